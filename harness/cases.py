@@ -1,0 +1,64 @@
+"""A case: one workload with its full parameter set, and its stable key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.params import WORKLOADS, fill_defaults
+
+# Shown first in a case id, in this order; the rest follow alphabetically.
+_ID_ORDER = ("channels", "channels_out", "alpha", "resolution", "conv", "expand", "batch")
+
+
+@dataclass(frozen=True)
+class Case:
+    workload: str
+    params: dict[str, Any] = field(hash=False)  # full set, defaults filled in
+
+    @classmethod
+    def make(cls, workload: str, **params: Any) -> Case:
+        return cls(workload, fill_defaults(workload, params))
+
+    @property
+    def key(self) -> str:
+        """Digest of the identity: equal across runs, machines and Python versions."""
+        return case_key(self.workload, self.params)
+
+    @property
+    def id(self) -> str:
+        """Readable name: the workload and the parameters that differ from the defaults."""
+        defaults = fill_defaults(self.workload, {"channels": self.params.get("channels")})
+        changed = {k: v for k, v in self.params.items() if v != defaults.get(k)}
+        if "channels" in self.params:
+            changed["channels"] = self.params["channels"]
+            if self.params["channels_out"] == self.params["channels"]:
+                changed.pop("channels_out", None)
+        order = sorted(changed, key=lambda k: (_ID_ORDER.index(k) if k in _ID_ORDER else 99, k))
+        return f"{self.workload}[" + ",".join(f"{k}={_fmt(changed[k])}" for k in order) + "]"
+
+    @property
+    def device(self) -> str:
+        return self.params["device"]
+
+    def with_params(self, **changes: Any) -> Case:
+        return Case(self.workload, fill_defaults(self.workload, {**self.params, **changes}))
+
+
+def case_key(workload: str, params: dict[str, Any]) -> str:
+    ident = json.dumps({"workload": workload, "params": params}, sort_keys=True)
+    return hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, float) and v.is_integer():
+        return f"{v:.1f}"
+    return str(v)
+
+
+def known_workloads() -> list[str]:
+    return list(WORKLOADS)

@@ -1,0 +1,193 @@
+"""The `bench` command. Imports no torch at module level: `bench --help` stays instant."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any
+
+import click
+
+from results.errors import BenchError
+
+DB_HELP = "Database URL (SQLAlchemy). Default: $BENCH_DB, else sqlite file .bench/results.db"
+
+
+class BenchGroup(click.Group):
+    """Maps the project's errors to exit codes and one-paragraph messages."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BenchError as e:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            click.echo(f"bench: error: {e}", err=True)
+            ctx.exit(e.exit_code)
+
+
+def db_option(f):
+    return click.option("--db", "db", envvar="BENCH_DB", default=None, help=DB_HELP)(f)
+
+
+def open_store(db: str | None, *, create: bool = False):
+    from results.store import Store
+
+    return Store.open(db, create=create)
+
+
+@click.group(cls=BenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="bench")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Time declarative benchmark suites, store every sample, report against theory."""
+    ctx.obj = {"debug": debug}
+
+
+@cli.command("suites")
+def suites_cmd() -> None:
+    """List the built-in suites with their case counts."""
+    from harness.formatting import table
+    from harness.suites import builtin_names, load_suite
+
+    rows = []
+    for name in builtin_names():
+        s = load_suite(name)
+        rows.append([name, str(len(s.cases)), s.description])
+    click.echo(table(["suite", "cases", "description"], rows, right={1}))
+
+
+@cli.command("list")
+@click.argument("suite")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per case.")
+@click.option("--device", default=None, help="Run every case on this device instead.")
+@click.option("--filter", "filters", multiple=True, metavar="AXIS=VALUE")
+def list_cmd(suite: str, as_json: bool, device: str | None, filters: tuple[str, ...]) -> None:
+    """Show the expanded cases of SUITE (a built-in name or a .toml path)."""
+    from harness.costmodel import cost
+    from harness.formatting import count, table
+    from harness.runner import plan
+    from harness.suites import load_suite
+
+    s = load_suite(suite)
+    cases = plan(s, device=device, filters=list(filters))
+    costs = [cost(c.workload, c.params) for c in cases]
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "key": c.key,
+                        "id": c.id,
+                        "workload": c.workload,
+                        "params": c.params,
+                        "macs": k.macs,
+                        "parameters": k.parameters,
+                        "bytes": k.bytes,
+                    }
+                    for c, k in zip(cases, costs, strict=True)
+                ],
+                indent=1,
+            )
+        )
+        return
+    rows = [
+        [c.key, c.id, count(k.macs), count(k.parameters)] for c, k in zip(cases, costs, strict=True)
+    ]
+    click.echo(table(["key", "case", "MACs", "params"], rows, right={2, 3}))
+    click.echo(f"{len(cases)} cases in suite '{s.name}' ({s.source})")
+
+
+@cli.command("run")
+@click.argument("suite")
+@db_option
+@click.option("--device", default=None, help="Run every case on this device (cpu, cuda, cuda:1).")
+@click.option(
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="AXIS=VALUE",
+    help="Keep cases whose AXIS equals VALUE; repeat to combine.",
+)
+@click.option("--label", default=None, help="A label for the run, e.g. nightly or a branch.")
+@click.option("--dry-run", is_flag=True, help="Validate and list the cases; time nothing.")
+@click.option(
+    "--peaks/--no-peaks",
+    default=True,
+    help="Measure the devices' peak MAC/s and bandwidth for the roofline.",
+)
+def run_cmd(
+    suite: str,
+    db: str | None,
+    device: str | None,
+    filters: tuple[str, ...],
+    label: str | None,
+    dry_run: bool,
+    peaks: bool,
+) -> None:
+    """Time every case of SUITE and store the results."""
+    from harness.runner import plan
+    from harness.suites import load_suite
+
+    s = load_suite(suite)
+    cases = plan(s, device=device, filters=list(filters))
+    if dry_run:
+        for c in cases:
+            click.echo(f"{c.key}  {c.id}")
+        click.echo(f"{len(cases)} cases would run; nothing was timed or written.")
+        return
+    store = open_store(db, create=True)
+    try:
+        outcome = _run_with_progress(s, cases, store, label=label, peaks=peaks)
+    finally:
+        store.close()
+    from harness.formatting import results_table
+
+    click.echo(results_table(outcome.results))
+    counts = {k: sum(r.status == k for r in outcome.results) for k in ("ok", "failed", "skipped")}
+    click.echo(
+        f"\nrun {outcome.run.uid[:8]} (id {outcome.run.id}): {counts['ok']} ok, "
+        f"{counts['failed']} failed, {counts['skipped']} skipped; stored in {store.url}"
+    )
+    if outcome.failed:
+        sys.exit(1)
+
+
+def _run_with_progress(s, cases, store, **kw):
+    from harness.runner import run_suite
+
+    start = time.monotonic()
+    current = {"text": ""}
+
+    def show(_item: object) -> str:
+        return current["text"]
+
+    with click.progressbar(
+        length=len(cases),
+        label=f"{s.name}",
+        file=sys.stderr,
+        item_show_func=show,
+        show_eta=False,
+        show_pos=True,
+    ) as bar:
+
+        def progress(i: int, n: int, case, record) -> None:
+            elapsed = time.monotonic() - start
+            current["text"] = f"{case.id}  [{elapsed:.0f}s]"
+            if record is not None:
+                bar.update(1)
+            else:
+                bar.render_progress()
+
+        return run_suite(s, cases, store, progress=progress, **kw)
+
+
+from harness import cli_store  # noqa: E402  (registers runs, show, export, report)
+
+cli_store.register(cli)
+
+
+def main() -> None:
+    cli(prog_name="bench")

@@ -1,0 +1,151 @@
+"""CLI commands that read the result store: runs, show, export (no torch)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from harness.formatting import results_table, seconds, table
+
+
+def register(cli: click.Group) -> None:
+    from harness.cli import db_option, open_store
+
+    @cli.command("runs")
+    @db_option
+    @click.option("--suite", default=None)
+    @click.option("--label", default=None)
+    @click.option("--json", "as_json", is_flag=True)
+    def runs_cmd(db, suite, label, as_json) -> None:
+        """List the runs in the database, newest first."""
+        with open_store(db) as store:
+            runs = store.runs(suite=suite, label=label)
+        if as_json:
+            click.echo(json.dumps([_run_json(r) for r in runs], indent=1))
+            return
+        rows = []
+        for r in runs:
+            dur = (r.finished_at - r.started_at).total_seconds() if r.finished_at else None
+            c = r.counts
+            rows.append(
+                [
+                    str(r.id),
+                    r.uid[:8],
+                    r.suite,
+                    r.label or "",
+                    r.status,
+                    r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    seconds(dur),
+                    f"{c.get('ok', 0)}/{c.get('failed', 0)}/{c.get('skipped', 0)}",
+                    r.environment.get("gpu_name") or r.environment.get("cpu_model", ""),
+                ]
+            )
+        if not rows:
+            click.echo("no runs yet")
+            return
+        click.echo(
+            table(
+                [
+                    "id",
+                    "uid",
+                    "suite",
+                    "label",
+                    "status",
+                    "started (UTC)",
+                    "took",
+                    "ok/failed/skipped",
+                    "machine",
+                ],
+                rows,
+                right={0, 6},
+            )
+        )
+
+    @cli.command("show")
+    @click.argument("run")
+    @db_option
+    @click.option("--json", "as_json", is_flag=True)
+    def show_cmd(run, db, as_json) -> None:
+        """One run's results. RUN: id, uid prefix, latest or latest:LABEL."""
+        with open_store(db) as store:
+            r = store.resolve_run(run)
+            results = store.results(r.id)
+        if as_json:
+            out = _run_json(r)
+            out["results"] = [_result_json(x) for x in results]
+            click.echo(json.dumps(out, indent=1))
+            return
+        click.echo(
+            f"run {r.uid[:8]} (id {r.id}) suite {r.suite} label {r.label or '-'} "
+            f"status {r.status} started {r.started_at:%Y-%m-%d %H:%M:%S} UTC"
+        )
+        click.echo(results_table(results) if results else "no results")
+
+    @cli.command("export")
+    @click.argument("run")
+    @db_option
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["csv", "json", "parquet"]),
+        default="csv",
+        show_default=True,
+    )
+    @click.option("-o", "--output", "out", type=click.Path(dir_okay=False), default=None)
+    def export_cmd(run, db, fmt, out) -> None:
+        """Write one run's results, with raw samples, as csv, json or parquet."""
+        from results.export import export_run
+
+        with open_store(db) as store:
+            data = export_run(store, run, fmt, out)
+        if out is None:
+            click.echo(data if isinstance(data, str) else data.decode())
+        else:
+            click.echo(f"wrote {out}", err=True)
+
+
+def _run_json(r) -> dict:
+    return {
+        "id": r.id,
+        "uid": r.uid,
+        "suite": r.suite,
+        "suite_digest": r.suite_digest,
+        "label": r.label,
+        "status": str(r.status),
+        "started_at": r.started_at.isoformat(),
+        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+        "commit": r.commit,
+        "fingerprint": r.fingerprint,
+        "group": r.group,
+        "shard": r.shard,
+        "planned": r.planned,
+        "counts": r.counts,
+        "environment": r.environment,
+    }
+
+
+def _result_json(x) -> dict:
+    s = x.stats
+    return {
+        "case_key": x.case_key,
+        "case_id": x.case_id,
+        "workload": x.workload,
+        "params": x.params,
+        "status": str(x.status),
+        "error": x.error,
+        "macs": x.macs,
+        "parameters": x.parameters,
+        "bytes": x.bytes,
+        "median": s.median if s else None,
+        "iqr": s.iqr if s else None,
+        "mean": s.mean if s else None,
+        "stdev": s.stdev if s else None,
+        "min": s.min if s else None,
+        "max": s.max if s else None,
+        "n_samples": s.n if s else 0,
+        "noisy": s.noisy if s else None,
+        "calls_per_sample": x.calls_per_sample,
+        "target_met": x.target_met,
+        "samples": x.samples,
+    }

@@ -1,0 +1,71 @@
+"""Plain-text tables for the terminal (no torch)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from results.records import CaseStatus, ResultRecord
+
+
+def seconds(value: float | None) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value / 1e-9:.3g} ns"
+
+
+def count(value: float | None) -> str:
+    """Engineering notation: 1.23M, 456k."""
+    if value is None:
+        return "-"
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g}{unit}"
+    return f"{value:.3g}"
+
+
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], right: set[int] = frozenset()
+) -> str:
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def results_table(results: Sequence[ResultRecord]) -> str:
+    rows = []
+    for r in results:
+        s = r.stats
+        if r.status == CaseStatus.OK and s is not None:
+            rate = count(r.macs / s.median) + "MAC/s" if r.macs and s.median > 0 else "-"
+            flag = " noisy" if s.noisy else ""
+            rows.append(
+                [
+                    r.case_id,
+                    "ok" + flag,
+                    seconds(s.median),
+                    f"{100 * s.rel_iqr:.1f}%",
+                    str(s.n),
+                    count(r.macs),
+                    rate,
+                ]
+            )
+        else:
+            why = (r.error or "").splitlines()[0] if r.error else ""
+            rows.append([r.case_id, f"{r.status}: {why[:60]}", "-", "-", "-", count(r.macs), "-"])
+    return table(
+        ["case", "status", "median", "IQR", "samples", "MACs", "achieved"],
+        rows,
+        right={2, 3, 4, 5, 6},
+    )

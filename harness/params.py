@@ -1,0 +1,141 @@
+"""The workloads and their parameters: names, types, defaults and allowed values.
+
+No torch here: suite validation, case expansion and ``bench list`` use this table and
+must stay instant. ``harness.workloads`` builds the modules these names stand for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+DTYPES = ("float32", "float16", "bfloat16")
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+MEMORY_FORMATS = ("contiguous", "channels_last")
+CONV_KINDS = ("standard", "separable")
+
+# A checker returns None when the value is fine, or "what was expected".
+Check = Callable[[Any], str | None]
+
+
+def _positive(v: Any) -> str | None:
+    return None if v > 0 else "a positive number"
+
+
+def _device(v: str) -> str | None:
+    base, _, index = v.partition(":")
+    if base in ("cpu", "cuda", "mps") and (not index or (base != "cpu" and index.isdigit())):
+        return None
+    return "cpu, cuda, cuda:N or mps"
+
+
+def _odd(v: int) -> str | None:
+    return None if v >= 1 and v % 2 == 1 else "an odd kernel size (1, 3, 5, ...)"
+
+
+def _choice(*options: str) -> Check:
+    def check(v: str) -> str | None:
+        return None if v in options else ", ".join(options)
+
+    check.options = options  # type: ignore[attr-defined]
+    return check
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: type  # int, float, str or bool
+    default: Any  # None: derived (channels_out = channels) or "not set" (threads: all cores)
+    check: Check | None = None
+    required: bool = False
+    nullable: bool = False  # None is an allowed value (threads)
+
+    def validate(self, value: Any) -> tuple[Any, str | None]:
+        """Coerce ``value`` to this parameter's type; return (value, problem)."""
+        if value is None and self.nullable:
+            return None, None
+        if self.type is bool:
+            if not isinstance(value, bool):
+                return value, f"expected true or false, got {value!r}"
+        elif self.type is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                return value, f"expected an integer, got {value!r}"
+        elif self.type is float:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return value, f"expected a number, got {value!r}"
+            value = float(value)
+        elif self.type is str and not isinstance(value, str):
+            return value, f"expected a string, got {value!r}"
+        if self.check is not None:
+            expected = self.check(value)
+            if expected is not None:
+                return value, f"bad {self.name} {value!r} (expected {expected})"
+        return value, None
+
+
+def _p(name: str, type_: type, default: Any, check: Check | None = None, **kw: Any) -> Param:
+    return Param(name, type_, default, check, **kw)
+
+
+COMMON = (
+    _p("batch", int, 1, _positive),
+    _p("device", str, "cpu", _device),
+    _p("dtype", str, "float32", _choice(*DTYPES)),
+    _p("memory_format", str, "contiguous", _choice(*MEMORY_FORMATS)),
+    _p("threads", int, None, _positive, nullable=True),  # None: all cores
+    _p("cudnn_benchmark", bool, True),
+)
+
+GEOMETRY = (
+    _p("channels", int, None, _positive, required=True),
+    _p("channels_out", int, None, _positive, nullable=True),  # None: = channels
+    _p("size", int, 56, _positive),
+    _p("kernel", int, 3, _odd),
+    _p("stride", int, 1, _positive),
+)
+
+NETWORK = (
+    _p("alpha", float, 1.0, _positive),
+    _p("resolution", int, 224, lambda v: None if v >= 32 else "at least 32"),
+    _p("classes", int, 1000, _positive),
+)
+
+WORKLOADS: dict[str, dict[str, Param]] = {
+    name: {p.name: p for p in params + COMMON}
+    for name, params in {
+        "conv": GEOMETRY,
+        "depthwise": GEOMETRY,
+        "pointwise": GEOMETRY,
+        "separable": GEOMETRY,
+        "separable_block": GEOMETRY,
+        "inverted_residual": GEOMETRY + (_p("expand", int, 6, _positive),),
+        "mobilenet_v1": NETWORK + (_p("conv", str, "separable", _choice(*CONV_KINDS)),),
+        "mobilenet_v2": NETWORK,
+    }.items()
+}
+
+ALL_PARAMS: frozenset[str] = frozenset(n for ps in WORKLOADS.values() for n in ps)
+
+
+def fill_defaults(workload: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The full parameter set of a case: every parameter of the workload, in a stable order.
+
+    Derived defaults are resolved here (``channels_out`` = ``channels``) so that two
+    spellings of the same case get the same identity.
+    """
+    spec = WORKLOADS[workload]
+    full = {name: params.get(name, p.default) for name, p in spec.items()}
+    for name, p in spec.items():  # 1 and 1.0 are one alpha: coerce so the key agrees
+        if p.type is float and isinstance(full[name], int) and not isinstance(full[name], bool):
+            full[name] = float(full[name])
+    if "channels_out" in full and full["channels_out"] is None:
+        full["channels_out"] = full["channels"]
+    return dict(sorted(full.items()))
+
+
+def cross_check(workload: str, params: dict[str, Any]) -> str | None:
+    """Problems that involve several parameters at once (after fill_defaults)."""
+    if workload == "depthwise" and params["channels_out"] != params["channels"]:
+        return "depthwise needs channels_out == channels (groups = channels)"
+    return None

@@ -1,0 +1,153 @@
+"""The CLI end to end: exit codes, messages without tracebacks, nothing written on error."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import cli
+
+TINY = """
+[timing]
+min_time_ms = 5
+max_time_ms = 40
+warmup_ms = 2
+
+[[sweep]]
+workload = ["conv", "separable"]
+channels = [8, 16]
+size = 8
+"""
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BENCH_DB", raising=False)
+    (tmp_path / "tiny.toml").write_text(TINY)
+    return tmp_path
+
+
+def bench(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_run_then_show_runs_and_export(env) -> None:
+    r = bench("run", "tiny.toml", "--no-peaks", "--label", "first")
+    assert r.exit_code == 0, r.output
+    assert "separable[channels=16,size=8]" in r.output
+    assert "4 ok, 0 failed, 0 skipped" in r.output
+    assert (env / ".bench" / "results.db").exists()  # the documented default location
+
+    shown = json.loads(bench("show", "latest", "--json").output)
+    assert shown["label"] == "first" and len(shown["results"]) == 4
+    assert all(x["median"] > 0 and len(x["samples"]) >= 10 for x in shown["results"])
+
+    runs = json.loads(bench("runs", "--json").output)
+    assert [x["uid"] for x in runs] == [shown["uid"]]
+    table = bench("show", shown["uid"][:6]).output
+    assert "conv[channels=8,size=8]" in table
+
+    out = env / "r.csv"
+    assert bench("export", "latest", "--format", "csv", "-o", str(out)).exit_code == 0
+    assert out.read_text().count("\n") >= 5
+
+
+def test_db_option_and_env_var(env, monkeypatch) -> None:
+    url = f"sqlite:///{env / 'other.db'}"
+    assert (
+        bench("run", "tiny.toml", "--no-peaks", "--db", url, "--filter", "channels=8").exit_code
+        == 0
+    )
+    monkeypatch.setenv("BENCH_DB", url)
+    assert len(json.loads(bench("runs", "--json").output)) == 1
+    assert not (env / ".bench").exists()
+
+
+def test_failed_case_exits_1(env, monkeypatch) -> None:
+    import harness.execute as execute
+
+    def prepare(case):
+        raise RuntimeError("kaput")
+
+    monkeypatch.setattr(execute, "prepare", prepare)
+    r = bench("run", "tiny.toml", "--no-peaks", "--filter", "channels=8")
+    assert r.exit_code == 1
+    assert "failed: RuntimeError: kaput" in r.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "nosuch"], "unknown suite 'nosuch': built-in suites are"),
+        (["run", "bad.toml"], "bad.toml: sweep[0].dtype: bad dtype 'fp8'"),
+        (["run", "tiny.toml", "--filter", "colour=red"], "unknown axis 'colour'"),
+        (["run", "tiny.toml", "--filter", "channels=99"], "no case of suite"),
+        (["run", "tiny.toml", "--device", "gpu"], "--device 'gpu'"),
+        (["list", "bad.toml"], "bad.toml: sweep[0].dtype"),
+        (["show", "nosuchrun"], ""),
+    ],
+)
+def test_bad_input_exits_2_and_writes_nothing(env, args, message) -> None:
+    (env / "bad.toml").write_text('[[sweep]]\nworkload = "conv"\nchannels = 8\ndtype = "fp8"')
+    assert bench("run", "tiny.toml", "--no-peaks", "--filter", "channels=8").exit_code == 0
+    db = env / ".bench" / "results.db"
+    before = digest(db)
+    r = bench(*args)
+    assert r.exit_code == 2, r.output
+    assert message in r.output
+    assert "Traceback" not in r.output
+    assert digest(db) == before
+
+
+def test_foreign_database_is_refused_untouched(env) -> None:
+    junk = env / "junk.db"
+    junk.write_bytes(b"this is not a database, it is a text file\n" * 50)
+    before = digest(junk)
+    r = bench("run", "tiny.toml", "--db", f"sqlite:///{junk}", "--no-peaks")
+    assert r.exit_code == 2
+    assert "junk.db" in r.output and "Traceback" not in r.output
+    assert digest(junk) == before
+
+
+def test_reading_commands_do_not_create_a_database(env) -> None:
+    r = bench("runs")
+    assert r.exit_code == 2 and "no database" in r.output
+    assert not (env / ".bench").exists()
+
+
+def test_list_json_has_keys_params_and_costs(env) -> None:
+    r = bench("list", "tiny.toml", "--json")
+    cases = json.loads(r.output)
+    assert len(cases) == 4
+    first = cases[0]
+    assert set(first) >= {"key", "workload", "params", "macs", "parameters"}
+    assert first["params"]["size"] == 8 and first["params"]["dtype"] == "float32"
+    assert first["macs"] == 9 * 8 * 8 * 8 * 8  # k^2 * Cin * Cout * H' * W'
+
+
+def test_dry_run_writes_nothing(env) -> None:
+    r = bench("run", "tiny.toml", "--dry-run")
+    assert r.exit_code == 0 and "4 cases would run" in r.output
+    assert not (env / ".bench").exists()
+
+
+def test_suites_lists_the_builtins_with_counts(env) -> None:
+    out = bench("suites").output
+    for name in ("smoke", "conv", "mobilenet", "nightly"):
+        assert name in out
+    # conv: 4 workloads x 3 batches x 5 channels x 2 formats x 5 (dtype, device) pairs
+    assert " 600 " in out
+
+
+def test_debug_shows_the_traceback(env) -> None:
+    with pytest.raises(Exception, match="unknown suite"):
+        CliRunner().invoke(cli, ["--debug", "run", "nosuch"], catch_exceptions=False)
