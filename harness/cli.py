@@ -184,10 +184,17 @@ def _run_with_progress(s, cases, store, **kw):
         return run_suite(s, cases, store, progress=progress, **kw)
 
 
-from harness import cli_store  # noqa: E402  (registers runs, show, export, report)
+# Each module adds its commands; kept apart so the modules stay small and the
+# commands that never need torch never import it.
+from harness import cli_compare, cli_fleet, cli_import, cli_report, cli_store  # noqa: E402
 
-cli_store.register(cli)
+for _module in (cli_store, cli_report, cli_compare, cli_import, cli_fleet):
+    _module.register(cli)
 
 
 def main() -> None:
     cli(prog_name="bench")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""Analytic cost of a case: multiply-adds, parameters, bytes moved and output shape.
+
+No torch here, and no module is built: ``bench list`` prices thousands of cases at once.
+
+Conventions (DESIGN.md section 1):
+
+- **MACs** count convolutions and the classifier's Linear (its bias add excluded), the
+  papers' convention and ``torch.utils.flop_counter.FlopCounterMode``'s (its FLOPs / 2
+  equal these MACs). BatchNorm, activations, pooling and the residual add cost nothing.
+- **Parameters** are those of the built ``nn.Module``: BatchNorm's affine weight and bias
+  included, running statistics excluded.
+- **Bytes** are the minimum moved by an unfused-convolution implementation: every conv and
+  Linear reads its input and its weights once and writes its output once. BatchNorm is
+  folded into the conv before it and activations run in the conv's epilogue, so they move
+  nothing more (nor are BatchNorm's parameters read). A residual add reads the block's
+  input once more (its other operand is the projection's output, produced in place);
+  global average pooling reads the last feature map and writes one value per channel.
+  Elements are counted and multiplied by the dtype's size, so float16 moves half the
+  bytes of float32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from harness.architecture import (
+    Block,
+    hidden_channels,
+    v1_blocks,
+    v1_last_channel,
+    v1_stem,
+    v2_blocks,
+    v2_last_channel,
+    v2_stem,
+)
+from harness.params import DTYPE_BYTES, WORKLOADS, cross_check, fill_defaults
+
+NETWORKS = ("mobilenet_v1", "mobilenet_v2")
+# Parameters that change how a case runs, not what it computes.
+_RUNTIME = frozenset({"batch", "dtype", "device", "memory_format", "threads", "cudnn_benchmark"})
+
+
+@dataclass(frozen=True)
+class Cost:
+    macs: int
+    parameters: int
+    bytes: int
+    output_shape: tuple[int, ...]
+
+    @property
+    def intensity(self) -> float:
+        """Arithmetic intensity in MACs per byte: where the case sits on the roofline."""
+        return self.macs / self.bytes
+
+
+def conv_out(size: int, kernel: int, stride: int) -> int:
+    """Spatial output size of a conv padded by ``kernel // 2`` (PyTorch's formula)."""
+    return (size + 2 * (kernel // 2) - kernel) // stride + 1
+
+
+def theory_ratio(channels_out: int, kernel: int = 3) -> float:
+    """MACs of separable / standard conv: ``1/C_out + 1/k²`` (one division, so it matches
+    a ratio of exact integer MAC counts to the last bit)."""
+    k2 = kernel * kernel
+    return (k2 + channels_out) / (k2 * channels_out)
+
+
+def theory_speedup(channels_out: int, kernel: int = 3) -> float:
+    """The speedup that MAC counting predicts for separable over standard conv."""
+    k2 = kernel * kernel
+    return k2 * channels_out / (channels_out + k2)
+
+
+def cost(workload: str, params: dict[str, Any]) -> Cost:
+    """Cost of one case; ``params`` as from ``fill_defaults`` (missing ones are filled)."""
+    params = _full(workload, params)
+    batch = params["batch"]
+    p = _profile(workload, tuple(sorted(kv for kv in params.items() if kv[0] not in _RUNTIME)))
+    return Cost(
+        macs=p.macs * batch,
+        parameters=p.params,
+        bytes=(p.activations * batch + p.weights) * DTYPE_BYTES[params["dtype"]],
+        output_shape=(batch, *p.shape),
+    )
+
+
+def input_shape(workload: str, params: dict[str, Any]) -> tuple[int, ...]:
+    """Shape of the input tensor: (batch, channels, size, size) or (batch, 3, res, res)."""
+    params = _full(workload, params)
+    if workload in NETWORKS:
+        return (params["batch"], 3, params["resolution"], params["resolution"])
+    return (params["batch"], params["channels"], params["size"], params["size"])
+
+
+def _full(workload: str, params: dict[str, Any]) -> dict[str, Any]:
+    spec = WORKLOADS.get(workload)
+    if spec is None:
+        raise ValueError(f"unknown workload {workload!r} (expected {', '.join(WORKLOADS)})")
+    # fill_defaults is skipped when the set is already complete: cost() is on a hot path.
+    return params if spec.keys() <= params.keys() else fill_defaults(workload, params)
+
+
+class _Tally:
+    """Per-sample totals, accumulated while walking a network one layer at a time."""
+
+    def __init__(self, channels: int, size: int) -> None:
+        self.channels, self.size = channels, size
+        self.shape: tuple[int, ...] = (channels, size, size)
+        self.macs = self.params = self.activations = self.weights = 0
+
+    @property
+    def elements(self) -> int:
+        return self.channels * self.size * self.size
+
+    def conv(
+        self, out: int, kernel: int = 1, stride: int = 1, groups: int = 1, norm: bool = False
+    ) -> None:
+        size = conv_out(self.size, kernel, stride)
+        weight = kernel * kernel * (self.channels // groups) * out
+        self.macs += weight * size * size
+        self.params += weight + (2 * out if norm else 0)
+        self.weights += weight
+        self.activations += self.elements + out * size * size
+        self.channels, self.size, self.shape = out, size, (out, size, size)
+
+    def pool_and_classify(self, classes: int) -> None:
+        self.activations += self.elements + self.channels  # global average pooling
+        weight = self.channels * classes
+        self.macs += weight
+        self.params += weight + classes
+        self.weights += weight + classes
+        self.activations += self.channels + classes
+        self.shape = (classes,)
+
+    def inverted_residual(self, block: Block, kernel: int = 3) -> None:
+        skip = self.elements
+        hidden = hidden_channels(block.channels, block.expand)
+        if block.expand != 1:
+            self.conv(hidden, norm=True)
+        self.conv(hidden, kernel, block.stride, groups=hidden, norm=True)
+        self.conv(block.channels_out, norm=True)
+        if block.residual:
+            self.activations += skip
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """Per-sample cost: MACs and activations scale with batch, weights do not."""
+
+    macs: int
+    params: int
+    activations: int
+    weights: int
+    shape: tuple[int, ...]
+
+
+@lru_cache(maxsize=65536)
+def _profile(workload: str, geometry: tuple[tuple[str, Any], ...]) -> _Profile:
+    p = dict(geometry)
+    problem = cross_check(workload, p)
+    if problem:
+        raise ValueError(problem)
+    t = _WALKS[workload](p)
+    return _Profile(t.macs, t.params, t.activations, t.weights, t.shape)
+
+
+def _layer(p: dict[str, Any]) -> _Tally:
+    return _Tally(p["channels"], p["size"])
+
+
+def _conv(p: dict[str, Any]) -> _Tally:
+    t = _layer(p)
+    t.conv(p["channels_out"], p["kernel"], p["stride"])
+    return t
+
+
+def _depthwise(p: dict[str, Any]) -> _Tally:
+    t = _layer(p)
+    t.conv(p["channels"], p["kernel"], p["stride"], groups=p["channels"])
+    return t
+
+
+def _pointwise(p: dict[str, Any]) -> _Tally:
+    t = _layer(p)
+    t.conv(p["channels_out"], 1, p["stride"])
+    return t
+
+
+def _separable(p: dict[str, Any], norm: bool = False) -> _Tally:
+    t = _layer(p)
+    t.conv(p["channels"], p["kernel"], p["stride"], groups=p["channels"], norm=norm)
+    t.conv(p["channels_out"], norm=norm)
+    return t
+
+
+def _inverted_residual(p: dict[str, Any]) -> _Tally:
+    t = _layer(p)
+    block = Block(p["channels"], p["channels_out"], p["stride"], p["expand"])
+    t.inverted_residual(block, p["kernel"])
+    return t
+
+
+def _mobilenet_v1(p: dict[str, Any]) -> _Tally:
+    alpha = p["alpha"]
+    t = _Tally(3, p["resolution"])
+    t.conv(v1_stem(alpha), 3, 2, norm=True)
+    for b in v1_blocks(alpha):
+        if p["conv"] == "standard":  # the paper's "Conv MobileNet"
+            t.conv(b.channels_out, 3, b.stride, norm=True)
+        else:
+            t.conv(b.channels, 3, b.stride, groups=b.channels, norm=True)
+            t.conv(b.channels_out, norm=True)
+    assert t.channels == v1_last_channel(alpha)
+    t.pool_and_classify(p["classes"])
+    return t
+
+
+def _mobilenet_v2(p: dict[str, Any]) -> _Tally:
+    alpha = p["alpha"]
+    t = _Tally(3, p["resolution"])
+    t.conv(v2_stem(alpha), 3, 2, norm=True)
+    for b in v2_blocks(alpha):
+        t.inverted_residual(b)
+    t.conv(v2_last_channel(alpha), norm=True)
+    t.pool_and_classify(p["classes"])
+    return t
+
+
+_WALKS: dict[str, Callable[[dict[str, Any]], _Tally]] = {
+    "conv": _conv,
+    "depthwise": _depthwise,
+    "pointwise": _pointwise,
+    "separable": _separable,
+    "separable_block": lambda p: _separable(p, norm=True),
+    "inverted_residual": _inverted_residual,
+    "mobilenet_v1": _mobilenet_v1,
+    "mobilenet_v2": _mobilenet_v2,
+}
