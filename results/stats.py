@@ -39,20 +39,41 @@ class Stats:
 
 
 def summarize(samples: Sequence[float]) -> Stats:
-    a = np.asarray(samples, dtype=float)
-    if a.size == 0:
+    if len(samples) == 0:
         raise ValueError("no samples")
-    q1, med, q3 = np.percentile(a, [25, 50, 75])
-    return Stats(
-        n=int(a.size),
-        median=float(med),
-        q1=float(q1),
-        q3=float(q3),
-        mean=float(a.mean()),
-        stdev=float(a.std(ddof=1)) if a.size > 1 else 0.0,
-        min=float(a.min()),
-        max=float(a.max()),
-    )
+    stats = summarize_many([samples])[0]
+    assert stats is not None
+    return stats
+
+
+def summarize_many(samples: Sequence[Sequence[float]]) -> list[Stats | None]:
+    """``summarize`` of each list (None for an empty one), row-wise over a 2-D array.
+
+    summarize costs ~100 us a call, most of a bulk insert's time; the same numpy
+    reductions along axis 1 give bit-identical results (a test checks) ~20x faster.
+    """
+    out: list[Stats | None] = [None] * len(samples)
+    by_length: dict[int, list[int]] = {}
+    for i, s in enumerate(samples):
+        if len(s):
+            by_length.setdefault(len(s), []).append(i)
+    for n, rows in by_length.items():
+        a = np.array([samples[i] for i in rows], dtype=float)
+        q1, median, q3 = np.percentile(a, [25, 50, 75], axis=1)
+        mean, lo, hi = a.mean(axis=1), a.min(axis=1), a.max(axis=1)
+        stdev = a.std(axis=1, ddof=1) if n > 1 else np.zeros(len(rows))
+        for k, i in enumerate(rows):
+            out[i] = Stats(
+                n=n,
+                median=float(median[k]),
+                q1=float(q1[k]),
+                q3=float(q3[k]),
+                mean=float(mean[k]),
+                stdev=float(stdev[k]),
+                min=float(lo[k]),
+                max=float(hi[k]),
+            )
+    return out
 
 
 def median_ci(samples: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:

@@ -1,0 +1,77 @@
+"""Export one run's results (with raw samples) as CSV, JSON or Parquet."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from results.errors import UsageError
+from results.frames import results_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from results.store import Store
+
+Format = Literal["csv", "json", "parquet"]
+FORMATS: tuple[Format, ...] = ("csv", "json", "parquet")
+
+
+def export_run(
+    store: Store,
+    run: str | int,
+    fmt: Format,
+    out: str | os.PathLike[str] | None = None,
+) -> str | None:
+    """Write the results of ``run`` (a RUN reference or an id) to ``out``.
+
+    Without ``out``, CSV and JSON are returned as text (the CLI prints them); Parquet is
+    binary and needs a file. Returns None when written to ``out``.
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown export format {fmt!r} (expected {', '.join(FORMATS)})")
+    if fmt == "parquet" and out is None:
+        raise UsageError("parquet export needs an output file (-o FILE)")
+    record = store.get_run(run) if isinstance(run, int) else store.resolve_run(run)
+    assert record.id is not None
+    df = results_frame(store, [record.id], include_samples=True)
+    if fmt == "csv":
+        # A cell holds one value: samples become a JSON array in a string.
+        df["samples"] = [json.dumps(s) for s in df["samples"]]
+        return df.to_csv(out, index=False)
+    if fmt == "json":
+        text = _json_records(df)
+        if out is None:
+            return text
+        Path(out).write_text(text)
+        return None
+    _parquet_safe(df).to_parquet(out, index=False)
+    return None
+
+
+def _json_records(df: pd.DataFrame) -> str:
+    """Records with ISO dates and null for missing values. Not DataFrame.to_json: it rounds
+    floats to 15 significant digits, and the raw samples must survive exactly."""
+    records = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+    return json.dumps(records, default=_json_value)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, datetime):  # pandas Timestamps included
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot export {type(value).__name__} as JSON")
+
+
+def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Arrow needs one type per column: a parameter with mixed types becomes text."""
+    for name in df.columns:
+        if name != "samples" and df[name].dtype == object:
+            df[name] = df[name].astype("string")
+    return df

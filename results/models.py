@@ -1,0 +1,123 @@
+"""SQLAlchemy 2.0 models of the result store (DESIGN.md 5).
+
+Migrations in ``results/migrations`` create these tables; a test checks that a database
+upgraded to head matches this metadata exactly, so change both together.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Double,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Deterministic constraint names: SQLite batch migrations can only alter what they can name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on every backend.
+
+    SQLite has no time zones: values are stored as naive UTC and get ``UTC`` back on read.
+    A naive value on write is taken as local time (Python's ``astimezone`` convention).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[float]: JSON}
+
+
+class Environment(Base):
+    """A machine + software environment, stored once however many runs share it."""
+
+    __tablename__ = "environments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of canonical JSON
+    data: Mapped[dict[str, Any]]
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    suite: Mapped[str] = mapped_column(String(255))
+    suite_digest: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str | None] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    commit: Mapped[str | None] = mapped_column(String(64))
+    group: Mapped[str | None] = mapped_column(String(255), index=True)
+    shard: Mapped[str | None] = mapped_column(String(32))
+    planned: Mapped[int | None] = mapped_column(Integer)
+    environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id"))
+
+
+class Result(Base):
+    """One case of one run. Statistics are derived from ``samples`` at insert time."""
+
+    __tablename__ = "results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    case_key: Mapped[str] = mapped_column(String(64), index=True)
+    case_id: Mapped[str] = mapped_column(Text)
+    workload: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+    macs: Mapped[int | None] = mapped_column(BigInteger)
+    parameters: Mapped[int | None] = mapped_column(BigInteger)
+    bytes: Mapped[int | None] = mapped_column(BigInteger)
+    median: Mapped[float | None] = mapped_column(Double)
+    q1: Mapped[float | None] = mapped_column(Double)
+    q3: Mapped[float | None] = mapped_column(Double)
+    mean: Mapped[float | None] = mapped_column(Double)
+    stdev: Mapped[float | None] = mapped_column(Double)
+    min: Mapped[float | None] = mapped_column(Double)
+    max: Mapped[float | None] = mapped_column(Double)
+    n_samples: Mapped[int] = mapped_column(Integer)
+    calls_per_sample: Mapped[int] = mapped_column(Integer)
+    target_met: Mapped[bool | None]
+    noisy: Mapped[bool | None]
+    samples: Mapped[list[float]]  # seconds per call; the truth the statistics come from
+    started_at: Mapped[datetime | None]
+    duration_s: Mapped[float | None] = mapped_column(Double)

@@ -1,0 +1,360 @@
+"""The result store: open (and migrate) a database, write runs and results, read them back.
+
+SQLite files are the default; any SQLAlchemy URL works (PostgreSQL for a fleet).
+Opening checks the database *before* writing anything, so a wrong ``--db`` (a text file,
+another application's database, a schema from a newer bench) leaves it untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import Connection, Engine, exc, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+
+from results.connect import (
+    check_and_upgrade,
+    check_sqlite_file,
+    describe,
+    open_engine,
+    sqlite_path,
+)
+from results.errors import RunNotFound, StoreError
+from results.models import Environment, Result, Run
+from results.records import CaseStatus, ResultRecord, RunRecord, RunStatus
+from results.stats import Stats, summarize, summarize_many
+
+MIN_PREFIX = 4  # shortest uid prefix accepted by resolve_run
+
+
+def default_url() -> str:
+    """``BENCH_DB`` if set, else ``./.bench/results.db`` (absolute) as an SQLite URL."""
+    env = os.environ.get("BENCH_DB")
+    if env:
+        return env
+    return "sqlite:///" + str(Path.cwd().resolve() / ".bench" / "results.db")
+
+
+class Store:
+    """A connection to one result database. Use :meth:`open`, not the constructor."""
+
+    def __init__(self, engine: Engine, where: str):
+        self._engine = engine
+        # Writers take SQLite's write lock at BEGIN, so read-then-write never hits
+        # SQLITE_BUSY_SNAPSHOT (which the busy timeout cannot retry).
+        self._writer = engine.execution_options(bench_begin="BEGIN IMMEDIATE")
+        self._where = where
+
+    # -- opening --------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str | None = None, *, create: bool = False) -> Store:
+        """Open the database at ``url`` (default: :func:`default_url`).
+
+        ``create=True`` (writers) creates a missing SQLite file and its folder. In both
+        modes a database at an older schema revision (or an empty one) is upgraded to head:
+        readers must be able to read what an older bench wrote. Nothing else is written
+        by a reader.
+        """
+        raw = url or default_url()
+        try:
+            sa_url = make_url(raw)
+        except exc.ArgumentError as e:
+            raise StoreError(f"not a database URL: {raw!r} ({e})") from e
+        where = describe(sa_url)
+
+        if sa_url.get_backend_name() == "sqlite":
+            path = sqlite_path(sa_url)
+            if path is not None:
+                check_sqlite_file(path, where, create=create)
+        engine = open_engine(sa_url, where)
+        try:
+            check_and_upgrade(engine, where)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine, where)
+
+    @property
+    def url(self) -> str:
+        """The full URL (password included, so it can be reopened); ``str()`` hides it."""
+        return self._engine.url.render_as_string(hide_password=False)
+
+    def __repr__(self) -> str:
+        return f"Store({self._where})"
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- writing --------------------------------------------------------------------------
+
+    def start_run(self, run: RunRecord) -> RunRecord:
+        """Insert ``run``; returns a copy with ``id`` and ``uid`` (kept if already set)."""
+        uid = run.uid or uuid.uuid4().hex
+        with self._writer.begin() as conn:
+            env_id = _environment_id(conn, run.environment, run.fingerprint)
+            run_id = conn.execute(
+                Run.__table__.insert().values(
+                    uid=uid,
+                    suite=run.suite,
+                    suite_digest=run.suite_digest,
+                    label=run.label,
+                    status=str(run.status),
+                    started_at=run.started_at,
+                    finished_at=run.finished_at,
+                    heartbeat_at=run.heartbeat_at,
+                    commit=run.commit,
+                    group=run.group,
+                    shard=run.shard,
+                    planned=run.planned,
+                    environment_id=env_id,
+                )
+            ).inserted_primary_key[0]
+        return replace(run, id=run_id, uid=uid, counts={})
+
+    def add_result(self, run_id: int, result: ResultRecord) -> ResultRecord:
+        """Insert one result and commit at once (a crash loses at most the case in flight)."""
+        with self._writer.begin() as conn:
+            self._require_run(conn, run_id)
+            stats = summarize(result.samples) if result.samples else None
+            row = conn.execute(Result.__table__.insert().values(_result_row(run_id, result, stats)))
+        return replace(result, id=row.inserted_primary_key[0], run_id=run_id)
+
+    def add_results(self, run_id: int, results: Iterable[ResultRecord]) -> int:
+        """Insert many results in one transaction (executemany); returns how many."""
+        records = list(results)
+        summaries = summarize_many([r.samples for r in records])
+        rows = [_result_row(run_id, r, s) for r, s in zip(records, summaries, strict=True)]
+        if not rows:
+            return 0
+        with self._writer.begin() as conn:
+            self._require_run(conn, run_id)
+            conn.execute(Result.__table__.insert(), rows)
+        return len(rows)
+
+    def finish_run(
+        self, run_id: int, status: RunStatus, finished_at: datetime | None = None
+    ) -> None:
+        when = finished_at or datetime.now(UTC)  # also the run's last sign of life
+        self._update_run(run_id, status=str(status), finished_at=when, heartbeat_at=when)
+
+    def heartbeat(self, run_id: int) -> None:
+        self._update_run(run_id, heartbeat_at=datetime.now(UTC))
+
+    def _update_run(self, run_id: int, **values: Any) -> None:
+        with self._writer.begin() as conn:
+            n = conn.execute(update(Run).where(Run.id == run_id).values(**values)).rowcount
+        if n == 0:
+            raise RunNotFound(f"no run with id {run_id} in {self._where}")
+
+    def _require_run(self, conn: Connection, run_id: int) -> None:
+        if conn.execute(select(Run.id).where(Run.id == run_id)).first() is None:
+            raise RunNotFound(f"no run with id {run_id} in {self._where}")
+
+    # -- reading --------------------------------------------------------------------------
+
+    def runs(
+        self, *, suite: str | None = None, label: str | None = None, group: str | None = None
+    ) -> list[RunRecord]:
+        """Runs, newest first, with ``counts`` (status -> number of results) filled."""
+        query = _RUN_SELECT.order_by(Run.started_at.desc(), Run.id.desc())
+        for column, value in ((Run.suite, suite), (Run.label, label), (Run.group, group)):
+            if value is not None:
+                query = query.where(column == value)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+            counts = _counts(conn, [r.id for r in rows])
+        return [_run_record(r, counts.get(r.id, {})) for r in rows]
+
+    def get_run(self, run_id: int) -> RunRecord:
+        with self._engine.connect() as conn:
+            row = conn.execute(_RUN_SELECT.where(Run.id == run_id)).first()
+            if row is None:
+                raise RunNotFound(f"no run with id {run_id} in {self._where}")
+            return _run_record(row, _counts(conn, [run_id]).get(run_id, {}))
+
+    def resolve_run(self, ref: str) -> RunRecord:
+        """A run from a CLI reference: id, ``latest``, ``latest:LABEL`` or a uid prefix."""
+        ref = ref.strip()
+        if ref == "latest" or ref.startswith("latest:"):
+            label = ref.partition(":")[2] or None
+            found = self.runs(label=label)
+            if not found:
+                what = f"with label {label!r} " if label else ""
+                raise RunNotFound(f"no run {what}in {self._where}")
+            return found[0]
+        if ref.isdigit():
+            try:
+                return self.get_run(int(ref))
+            except RunNotFound:
+                if len(ref) < MIN_PREFIX:
+                    raise
+        prefix = ref.lower()
+        if len(prefix) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in prefix):
+            raise RunNotFound(
+                f"bad RUN {ref!r}: expected a run id, `latest`, `latest:LABEL` "
+                f"or at least {MIN_PREFIX} hex digits of a run's unique id"
+            )
+        with self._engine.connect() as conn:
+            ids = conn.execute(
+                select(Run.id, Run.uid).where(Run.uid.startswith(prefix)).order_by(Run.id).limit(6)
+            ).all()
+        if not ids:
+            raise RunNotFound(f"no run id or unique id starting with {ref!r} in {self._where}")
+        if len(ids) > 1:
+            listed = ", ".join(f"{r.uid} (id {r.id})" for r in ids[:5])
+            more = ", ..." if len(ids) > 5 else ""
+            raise RunNotFound(f"ambiguous RUN {ref!r}: matches {listed}{more}; give more digits")
+        return self.get_run(ids[0].id)
+
+    def results(self, run_id: int) -> list[ResultRecord]:
+        """All results of a run, in insertion order, with their samples."""
+        cols = [c for c in Result.__table__.c if c.name in _RESULT_FIELDS]
+        with self._engine.connect() as conn:
+            self._require_run(conn, run_id)
+            rows = conn.execute(select(*cols).where(Result.run_id == run_id).order_by(Result.id))
+            return [
+                ResultRecord(**{**row._asdict(), "status": CaseStatus(row.status)}) for row in rows
+            ]
+
+    def done_case_keys(self, run_id: int) -> set[str]:
+        """Keys of the cases a resumed run need not repeat (ok or failed; skipped may retry)."""
+        done = (str(CaseStatus.OK), str(CaseStatus.FAILED))
+        query = select(Result.case_key).where(Result.run_id == run_id, Result.status.in_(done))
+        with self._engine.connect() as conn:
+            return set(conn.scalars(query))
+
+    @property
+    def engine(self) -> Engine:
+        """For read-only queries by ``results.frames`` and users' own analysis."""
+        return self._engine
+
+
+# -- rows <-> records -------------------------------------------------------------------
+
+_RUN_SELECT = select(
+    *Run.__table__.c, Environment.data.label("environment"), Environment.fingerprint
+).join(Environment, Run.environment_id == Environment.id)
+
+_STAT_COLUMNS = ("median", "q1", "q3", "mean", "stdev", "min", "max")
+
+# ResultRecord fields stored as columns (its other fields are derived or run-level)
+_RESULT_FIELDS = frozenset(
+    {
+        "id",
+        "run_id",
+        "case_key",
+        "case_id",
+        "workload",
+        "params",
+        "status",
+        "error",
+        "macs",
+        "parameters",
+        "bytes",
+        "samples",
+        "calls_per_sample",
+        "target_met",
+        "started_at",
+        "duration_s",
+    }
+)
+
+
+def _result_row(run_id: int, r: ResultRecord, s: Stats | None) -> dict[str, Any]:
+    samples = list(map(float, r.samples))
+    return {
+        "run_id": run_id,
+        "case_key": r.case_key,
+        "case_id": r.case_id,
+        "workload": r.workload,
+        "params": r.params,
+        "status": str(r.status),
+        "error": r.error,
+        "macs": r.macs,
+        "parameters": r.parameters,
+        "bytes": r.bytes,
+        **{k: getattr(s, k) if s else None for k in _STAT_COLUMNS},
+        "n_samples": len(samples),
+        "calls_per_sample": r.calls_per_sample,
+        "target_met": r.target_met,
+        "noisy": s.noisy if s else None,
+        "samples": samples,
+        "started_at": r.started_at,
+        "duration_s": r.duration_s,
+    }
+
+
+def _run_record(row: Any, counts: dict[str, int]) -> RunRecord:
+    return RunRecord(
+        id=row.id,
+        uid=row.uid,
+        suite=row.suite,
+        suite_digest=row.suite_digest,
+        environment=row.environment,
+        fingerprint=row.fingerprint,
+        started_at=row.started_at,
+        label=row.label,
+        status=RunStatus(row.status),
+        finished_at=row.finished_at,
+        commit=row.commit,
+        group=row.group,
+        shard=row.shard,
+        heartbeat_at=row.heartbeat_at,
+        planned=row.planned,
+        counts=counts,
+    )
+
+
+def _counts(conn: Connection, run_ids: list[int]) -> dict[int, dict[str, int]]:
+    if not run_ids:
+        return {}
+    query = (
+        select(Result.run_id, Result.status, func.count())
+        .group_by(Result.run_id, Result.status)
+        .where(Result.run_id.in_(run_ids))
+    )
+    out: dict[int, dict[str, int]] = {}
+    for run_id, status, n in conn.execute(query):
+        out.setdefault(run_id, {})[status] = n
+    return out
+
+
+def environment_digest(environment: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of the full environment: the deduplication key."""
+    canonical = json.dumps(environment, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _environment_id(conn: Connection, environment: dict[str, Any], fingerprint: str) -> int:
+    digest = environment_digest(environment)
+    values = {"fingerprint": fingerprint, "digest": digest, "data": environment}
+    dialect = conn.dialect.name
+    # ON CONFLICT DO NOTHING: concurrent runners on one machine may insert the same row.
+    if dialect in ("sqlite", "postgresql"):
+        ins = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(Environment)
+        conn.execute(ins.values(values).on_conflict_do_nothing(index_elements=["digest"]))
+    elif conn.execute(select(Environment.id).where(Environment.digest == digest)).first() is None:
+        conn.execute(Environment.__table__.insert().values(values))
+    return conn.execute(select(Environment.id).where(Environment.digest == digest)).scalar_one()

@@ -1,0 +1,115 @@
+"""DataFrames: columns, dtypes, values, empty databases, and load speed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from results.frames import RESULT_COLUMNS, RUN_COLUMNS, results_frame, runs_frame
+from results.records import CaseStatus, RunStatus
+from results.stats import summarize
+from results.store import Store
+
+RUN_NAMES = list(RUN_COLUMNS)
+RESULT_NAMES = list(RESULT_COLUMNS)
+
+
+@pytest.fixture
+def filled(db_url, make_run, make_result):
+    """Two runs: one finished with ok/failed/skipped conv results, one mobilenet."""
+    with Store.open(db_url, create=True) as store:
+        conv = store.start_run(make_run(label="base", commit="c0ffee"))
+        store.add_results(
+            conv.id,
+            [
+                make_result(0),
+                make_result(1, status=CaseStatus.FAILED, samples=[], error="boom"),
+                make_result(2, status=CaseStatus.SKIPPED, samples=[], macs=None),
+            ],
+        )
+        store.finish_run(conv.id, RunStatus.FINISHED, conv.started_at + timedelta(seconds=90))
+        mobile = store.start_run(
+            make_run(suite="mobilenet", started_at=datetime.now(UTC), environment={"os": "x"})
+        )
+        store.add_result(
+            mobile.id,
+            make_result(
+                3,
+                workload="mobilenet_v1",
+                params={"alpha": 0.5, "conv": "standard", "batch": 1, "resolution": 160},
+            ),
+        )
+        yield store, conv, mobile
+
+
+def test_runs_frame(filled):
+    store, conv, mobile = filled
+    df = runs_frame(store)
+    assert list(df.columns) == RUN_NAMES
+    assert {n: str(t) for n, t in df.dtypes.items()} == {
+        n: str(pd.Series(dtype=t).dtype) for n, t in RUN_COLUMNS.items()
+    }
+    assert list(df["run_id"]) == [mobile.id, conv.id]  # newest first
+    row = df.iloc[1]
+    assert (row["n_ok"], row["n_failed"], row["n_skipped"]) == (1, 1, 1)
+    assert row["duration_s"] == 90.0 and row["started_at"] == conv.started_at
+    assert (row["torch_version"], row["cpu_model"], row["gpu_name"]) == ("2.3.0", "Xeon", "H100")
+    assert row["environment"] == conv.environment and row["fingerprint"] == conv.fingerprint
+    assert (row["label"], row["commit"], row["status"]) == ("base", "c0ffee", "finished")
+    new = df.iloc[0]
+    assert pd.isna(new["torch_version"]) and pd.isna(new["duration_s"]) and pd.isna(new["label"])
+    assert (new["n_ok"], new["n_failed"], new["n_skipped"]) == (1, 0, 0)
+    assert list(runs_frame(store, suite="mobilenet")["run_id"]) == [mobile.id]
+    assert list(runs_frame(store, label="base")["run_id"]) == [conv.id]
+
+
+def test_results_frame(filled, make_result):
+    store, conv, mobile = filled
+    df = results_frame(store)
+    params = ["batch", "channels", "alpha", "resolution", "conv", "device", "dtype"]
+    assert list(df.columns) == RESULT_NAMES + params  # DESIGN order, not first-seen order
+    for name, dtype in RESULT_COLUMNS.items():
+        assert str(df[name].dtype) == str(pd.Series(dtype=dtype).dtype), name
+    assert len(df) == 4 and list(df["run_id"]) == [conv.id] * 3 + [mobile.id]
+
+    ok = df.iloc[0]
+    expected = summarize(make_result(0).samples)
+    assert ok["median"] == expected.median and ok["iqr"] == pytest.approx(expected.iqr)
+    assert (ok["n_samples"], ok["calls_per_sample"], ok["macs"]) == (20, 4, 10**12)
+    assert ok["run_started_at"] == conv.started_at and ok["started_at"] == make_result(0).started_at
+    assert (ok["uid"], ok["suite"], ok["label"], ok["workload"]) == (
+        conv.uid,
+        "conv",
+        "base",
+        "conv",
+    )
+    assert not ok["noisy"] and ok["target_met"]
+    failed, skipped, mobile_row = df.iloc[1], df.iloc[2], df.iloc[3]
+    assert failed["status"] == "failed" and failed["error"] == "boom" and pd.isna(failed["median"])
+    assert pd.isna(skipped["macs"]) and pd.isna(skipped["noisy"])
+    assert pd.isna(mobile_row["channels"]) and mobile_row["alpha"] == 0.5
+    assert mobile_row["conv"] == "standard" and pd.isna(ok["conv"])
+    assert "samples" not in df.columns
+
+
+def test_results_frame_selects_runs_and_samples(filled, make_result):
+    store, conv, mobile = filled
+    df = results_frame(store, [mobile.id], include_samples=True)
+    assert list(df["run_id"]) == [mobile.id]
+    assert df.columns[-1] == "samples" and df["samples"].iloc[0] == make_result(3).samples
+    params = list(df.columns[len(RESULT_NAMES) : -1])
+    assert params == ["batch", "alpha", "resolution", "conv"]  # only those these runs have
+    assert results_frame(store, []).empty
+
+
+def test_empty_database_gives_empty_frames_with_the_same_columns(db_url):
+    with Store.open(db_url, create=True) as store:
+        runs, results = runs_frame(store), results_frame(store, include_samples=True)
+    assert runs.empty and list(runs.columns) == RUN_NAMES
+    assert results.empty and list(results.columns) == RESULT_NAMES + ["samples"]
+    for name, dtype in RESULT_COLUMNS.items():
+        assert str(results[name].dtype) == str(pd.Series(dtype=dtype).dtype), name
+    for name, dtype in RUN_COLUMNS.items():
+        assert str(runs[name].dtype) == str(pd.Series(dtype=dtype).dtype), name
