@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
-
-from results.records import RunStatus
 
 
 def register(cli: click.Group) -> None:
@@ -30,10 +29,12 @@ def register(cli: click.Group) -> None:
         from sqlalchemy.engine import make_url
 
         from results.importers import KEEPS_STATS_WITHOUT_SAMPLES, load_pytest_benchmark
+        from results.records import RunStatus
 
         run, results = load_pytest_benchmark(file, label=label)  # validated before writing
         with open_store(db, create=True) as store:
-            stored = store.start_run(run)
+            # Running until its results are in: a crash in between leaves no "finished" run.
+            stored = store.start_run(replace(run, status=RunStatus.RUNNING, finished_at=None))
             try:
                 store.add_results(stored.id, results)
             except BaseException:

@@ -119,19 +119,32 @@ ALL_PARAMS: frozenset[str] = frozenset(n for ps in WORKLOADS.values() for n in p
 
 
 def fill_defaults(workload: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The full parameter set of a case: every parameter of the workload, in a stable order.
+    """The full parameter set of a case: every parameter of the workload, sorted by name.
 
-    Derived defaults are resolved here (``channels_out`` = ``channels``) so that two
-    spellings of the same case get the same identity.
+    Derived defaults are resolved here (``channels_out`` = ``channels``) and 1 and 1.0
+    are one alpha, so two spellings of the same case get the same identity.
     """
-    spec = WORKLOADS[workload]
-    full = {name: params.get(name, p.default) for name, p in spec.items()}
-    for name, p in spec.items():  # 1 and 1.0 are one alpha: coerce so the key agrees
-        if p.type is float and isinstance(full[name], int) and not isinstance(full[name], bool):
-            full[name] = float(full[name])
+    template, floats = _TEMPLATES[workload]
+    full = dict(template)  # sorted by name; update() keeps that order for known names
+    full.update(params)
+    for name in floats:
+        v = full[name]
+        if isinstance(v, int) and not isinstance(v, bool):
+            full[name] = float(v)
     if "channels_out" in full and full["channels_out"] is None:
         full["channels_out"] = full["channels"]
-    return dict(sorted(full.items()))
+    return full
+
+
+# Per workload: the defaults sorted by name, and the float parameters to coerce.
+# Precomputed because suite expansion calls fill_defaults once per case (100,000s).
+_TEMPLATES: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
+    w: (
+        {name: spec[name].default for name in sorted(spec)},
+        tuple(name for name in sorted(spec) if spec[name].type is float),
+    )
+    for w, spec in WORKLOADS.items()
+}
 
 
 def cross_check(workload: str, params: dict[str, Any]) -> str | None:
