@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import platform
 import socket
@@ -12,20 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# The part of the environment that changes timings. Hostname, driver build and the
-# project's commit are left out: a fleet of identical machines shares one fingerprint.
-COMPARABLE = (
-    "cpu_model",
-    "cpu_count",
-    "gpu_name",
-    "gpu_capability",
-    "torch",
-    "cuda",
-    "cudnn",
-    "allow_tf32_matmul",
-    "allow_tf32_cudnn",
-    "machine",
-)
+from results.fingerprint import COMPARABLE, fingerprint  # noqa: F401  (re-exported)
 
 
 def capture(devices: set[str] | None = None) -> dict[str, Any]:
@@ -51,11 +36,6 @@ def capture(devices: set[str] | None = None) -> dict[str, Any]:
     if torch.cuda.is_available() and any(d.startswith("cuda") for d in devices or ()):
         env.update(_gpu_facts(torch))
     return env
-
-
-def fingerprint(env: dict[str, Any]) -> str:
-    comparable = {k: env.get(k) for k in COMPARABLE}
-    return hashlib.sha256(json.dumps(comparable, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _gpu_facts(torch: Any) -> dict[str, Any]:

@@ -30,36 +30,17 @@ from pathlib import Path
 from typing import Any
 
 from results.errors import ImportFormatError
+from results.fingerprint import fingerprint
 from results.records import CaseStatus, ResultRecord, RunRecord, RunStatus
 from results.stats import Stats
 
 SOURCE = "pytest-benchmark"
 NEWEST_MAJOR = 5  # pytest-benchmark writes its own version; 3.x to 5.x share this format
 
-# harness.environment.COMPARABLE and its digest, repeated here because results must not
-# import harness; tests/results/test_importers.py checks that the two stay equal.
-COMPARABLE = (
-    "cpu_model",
-    "cpu_count",
-    "gpu_name",
-    "gpu_capability",
-    "torch",
-    "cuda",
-    "cudnn",
-    "allow_tf32_matmul",
-    "allow_tf32_cudnn",
-    "machine",
-)
-
 _NO_COMMIT = {"", "unversioned", "unknown"}
 # Whether ResultRecord can carry statistics without samples (its `summary` field). Until it
 # can, files without raw data import with empty samples and no statistics.
 KEEPS_STATS_WITHOUT_SAMPLES = "summary" in {f.name for f in fields(ResultRecord)}
-
-
-def fingerprint(env: dict[str, Any]) -> str:
-    comparable = {k: env.get(k) for k in COMPARABLE}
-    return hashlib.sha256(json.dumps(comparable, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def load_pytest_benchmark(

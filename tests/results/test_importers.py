@@ -161,16 +161,6 @@ def test_file_of_bench_plugin(pytester: pytest.Pytester) -> None:
     assert run.commit == run.environment["bench_commit"]
 
 
-def test_fingerprint_is_harness_fingerprint() -> None:
-    from harness.environment import COMPARABLE
-    from harness.environment import fingerprint as harness_fingerprint
-    from results import importers
-
-    assert importers.COMPARABLE == COMPARABLE
-    env = {"cpu_model": "x", "cpu_count": 2, "torch": "2.13", "hostname": "h", "cuda": None}
-    assert fingerprint(env) == harness_fingerprint(env)
-
-
 def test_importing_loads_no_torch() -> None:
     code = "import sys, results.importers; assert 'torch' not in sys.modules, 'torch'"
     subprocess.run([sys.executable, "-c", code], check=True)
