@@ -107,15 +107,22 @@ def register(cli: click.Group) -> None:
         )
         mismatch = _mismatch_message(b, h, allow_env_mismatch)
         counts = Counter(c.verdict for c in rows)
+        noisy = sum(c.noisy for c in rows)
         if as_json:
             summary = {v: counts[v] for v in VERDICTS}
-            summary.update(cases=len(rows), threshold=threshold, environment_mismatch=mismatch)
+            summary.update(cases=len(rows), noisy=noisy, threshold=threshold)
             out = {"base": b.json(), "head": h.json(), "cases": [_case_json(c) for c in rows]}
+            summary["environment_mismatch"] = mismatch
             click.echo(json.dumps({**out, "summary": summary}, indent=1))
         else:
             click.echo(f"base: {b.describe()}\nhead: {h.describe()}\n")
             click.echo(_compare_table(rows) if rows else "no cases on either side")
             click.echo("\n" + _summary(counts, len(rows), threshold))
+            if noisy:
+                click.echo(
+                    f"{noisy} case(s) noisy (IQR/median > 10%): a disturbed machine shifts whole "
+                    "runs, which no interval sees; rerun on a quiet machine before trusting them"
+                )
         if mismatch:
             click.echo(f"bench: {mismatch}", err=True)
         if counts["slower"]:
@@ -223,7 +230,7 @@ def _compare_table(rows: list[CaseComparison]) -> str:
             seconds(c.base_median),
             seconds(c.head_median),
             _change(c.change),
-            c.verdict + (f": {c.reason}" if c.reason else ""),
+            c.verdict + (f": {c.reason}" if c.reason else "") + (" (noisy)" if c.noisy else ""),
         ]
         for c in rows
     ]
@@ -258,25 +265,15 @@ def _change_json(c: Change | None) -> dict[str, Any]:
 
 
 def _case_json(c: CaseComparison) -> dict[str, Any]:
-    return {
-        "case_key": c.case_key,
-        "case_id": c.case_id,
-        "verdict": c.verdict,
-        "reason": c.reason,
-        "base_median": c.base_median,
-        "head_median": c.head_median,
-        **_change_json(c.change),
-    }
+    keys = ("case_key", "case_id", "verdict", "reason", "base_median", "head_median", "noisy")
+    return {**{k: getattr(c, k) for k in keys}, **_change_json(c.change)}
 
 
 def _runs_json(runs: tuple[LogicalRun, ...]) -> list[dict[str, Any]]:
     return [
-        {
-            "name": lr.name,
-            "ids": list(lr.ids),
-            "uids": list(lr.uids),
-            "started_at": lr.started_at.isoformat(),
-        }
+        dict(
+            name=lr.name, ids=list(lr.ids), uids=list(lr.uids), started_at=lr.started_at.isoformat()
+        )
         for lr in runs
     ]
 

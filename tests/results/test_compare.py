@@ -1,0 +1,226 @@
+"""compare_samples and compare_runs on synthetic samples: detection power, false positives."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from results.compare import (
+    bootstrap_medians,
+    compare_runs,
+    compare_samples,
+    environment_diff,
+    merge_results,
+)
+from results.records import CaseStatus
+
+SEEDS = range(200)
+
+
+def lognormal(rng: np.random.Generator, n: int, sigma: float, scale: float = 1.0) -> list[float]:
+    """Timing-like noise: positive, right-skewed, median ``scale`` milliseconds."""
+    return list(rng.lognormal(0.0, sigma, n) * scale * 1e-3)
+
+
+def verdict_rate(shift: float, *, n: int, sigma: float, verdict: str, threshold=0.05) -> float:
+    hits = 0
+    for seed in SEEDS:
+        rng = np.random.default_rng(10_000 + seed)
+        base, head = lognormal(rng, n, sigma), lognormal(rng, n, sigma, 1 + shift)
+        hits += compare_samples(base, head, threshold=threshold, seed=seed).verdict == verdict
+    return hits / len(SEEDS)
+
+
+@pytest.mark.parametrize("n", [7, 8])  # odd and even: one and two middle order statistics
+def test_bootstrap_medians_match_brute_force(n: int) -> None:
+    x = np.sort(np.random.default_rng(1).lognormal(0, 0.3, n))
+    draws = 200_000
+    fast = bootstrap_medians(x, np.random.default_rng(2), draws)
+    idx = np.random.default_rng(3).integers(0, n, size=(draws, n))
+    brute = np.median(x[idx], axis=1)
+    # Same discrete distribution: every attainable median has the same probability.
+    values = np.union1d(fast, brute)
+    p_fast = np.array([np.mean(fast == v) for v in values])
+    p_brute = np.array([np.mean(brute == v) for v in values])
+    assert np.abs(p_fast - p_brute).max() < 0.005
+    assert (set(values) <= set(x)) == (n % 2 == 1)  # even n averages two order statistics
+
+
+@pytest.mark.parametrize(("n", "sigma"), [(10, 0.05), (30, 0.05), (30, 0.1), (100, 0.1)])
+def test_pure_noise_rarely_flags(n: int, sigma: float) -> None:
+    rate = 1 - verdict_rate(0.0, n=n, sigma=sigma, verdict="same")
+    assert rate <= 0.02
+
+
+def test_pure_noise_with_outliers_rarely_flags() -> None:
+    flagged = 0
+    for seed in SEEDS:
+        rng = np.random.default_rng(seed)
+        base, head = (lognormal(rng, 20, 0.05) for _ in range(2))
+        head[::7] = [x * 5 for x in head[::7]]  # preemptions: a few samples 5x slower
+        flagged += compare_samples(base, head, seed=seed).verdict != "same"
+    assert flagged / len(SEEDS) <= 0.02
+
+
+@pytest.mark.parametrize(
+    ("n", "sigma", "power"), [(10, 0.05, 0.95), (30, 0.05, 1.0), (50, 0.1, 0.95)]
+)
+def test_clear_regression_is_detected(n: int, sigma: float, power: float) -> None:
+    assert verdict_rate(0.20, n=n, sigma=sigma, verdict="slower") >= power
+
+
+def test_clear_improvement_is_detected() -> None:
+    assert verdict_rate(-0.20, n=30, sigma=0.05, verdict="faster") >= 0.99
+
+
+def test_tiny_shift_under_threshold_is_same_though_significant() -> None:
+    rng = np.random.default_rng(0)
+    changes = [
+        compare_samples(lognormal(rng, 50, 0.01), lognormal(rng, 50, 0.01, 1.02), seed=s)
+        for s in range(50)
+    ]
+    assert all(c.verdict == "same" for c in changes)
+    # The interval sees the 2% shift; the threshold is what calls it "same".
+    assert sum(c.significant for c in changes) >= 45
+    assert all(1.0 < c.ratio < 1.04 for c in changes)
+    # With loose noise the point estimate often lands past 5%; the whole interval does not
+    # (the rule "CI excludes 1 and ratio > 1.05" flags ~2% of these).
+    assert verdict_rate(0.02, n=10, sigma=0.05, verdict="slower") <= 0.005
+
+
+def test_change_fields_and_mirror_symmetry() -> None:
+    rng = np.random.default_rng(5)
+    base, head = lognormal(rng, 40, 0.03), lognormal(rng, 40, 0.03, 1.3)
+    up = compare_samples(base, head)
+    down = compare_samples(head, base)
+    assert (up.verdict, down.verdict) == ("slower", "faster")
+    assert up.ci_low < up.ratio < up.ci_high and up.significant
+    assert up.ratio == pytest.approx(1 / down.ratio)
+    assert 1.2 < up.ratio < 1.4
+    assert compare_samples(base, head) == up  # seeded: reproducible
+
+
+def test_interval_covers_the_true_ratio() -> None:
+    covered = 0
+    for seed in SEEDS:
+        rng = np.random.default_rng(seed)
+        c = compare_samples(lognormal(rng, 50, 0.1), lognormal(rng, 50, 0.1, 1.1), seed=seed)
+        covered += c.ci_low <= 1.1 <= c.ci_high
+    assert covered / len(SEEDS) >= 0.95  # nominal 99%; the percentile bootstrap runs short
+
+
+def test_threshold_and_confidence_matter() -> None:
+    rng = np.random.default_rng(3)
+    base, head = lognormal(rng, 50, 0.02), lognormal(rng, 50, 0.02, 1.08)
+    assert compare_samples(base, head, threshold=0.05).verdict == "slower"
+    assert compare_samples(base, head, threshold=0.10).verdict == "same"
+    narrow = compare_samples(base, head, confidence=0.5)
+    wide = compare_samples(base, head, confidence=0.999)
+    assert wide.ci_low < narrow.ci_low < narrow.ci_high < wide.ci_high
+
+
+@pytest.mark.parametrize(
+    ("base", "head", "match"),
+    [
+        ([1.0] * 4, [1.0] * 10, "base: 4 samples"),
+        ([1.0] * 10, [1.0] * 9 + [0.0], "head: samples must be finite and positive"),
+        ([1.0] * 9 + [float("nan")], [1.0] * 10, "base: samples must be finite"),
+    ],
+)
+def test_bad_samples_are_refused(base, head, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        compare_samples(base, head)
+
+
+# -- compare_runs --------------------------------------------------------------------------
+
+
+def noisy(make_result, i: int, scale: float = 1.0, seed: int = 0, **changes):
+    rng = np.random.default_rng([i, seed])
+    changes.setdefault("samples", lognormal(rng, 30, 0.03, scale))
+    return make_result(i, **changes)
+
+
+def test_compare_runs_verdicts_and_reasons(make_result) -> None:
+    base = [
+        noisy(make_result, 0),
+        noisy(make_result, 1),
+        noisy(make_result, 2),
+        noisy(make_result, 3),
+        noisy(make_result, 4, status=CaseStatus.FAILED, error="RuntimeError: boom\ntrace"),
+        noisy(make_result, 5, samples=[]),
+        noisy(make_result, 6),
+    ]
+    head = [
+        noisy(make_result, 0, 1.25, seed=1),  # slower
+        noisy(make_result, 1, 0.75, seed=1),  # faster
+        noisy(make_result, 2, 1.0, seed=1),  # same
+        noisy(make_result, 4),
+        noisy(make_result, 5),
+        make_result(6, status=CaseStatus.SKIPPED, error="no CUDA device", samples=[]),
+        noisy(make_result, 7),
+    ]
+    rows = compare_runs(base, head, base_fingerprint="a", head_fingerprint="a")
+    got = {r.case_id: (r.verdict, r.reason) for r in rows}
+    assert [r.case_key for r in rows] == [f"{i:016x}" for i in range(8)]  # base first
+    assert got == {
+        "conv[batch=0]": ("slower", None),
+        "conv[batch=1]": ("faster", None),
+        "conv[batch=2]": ("same", None),
+        "conv[batch=3]": ("incomparable", "missing in head"),
+        "conv[batch=4]": ("incomparable", "failed in base: RuntimeError: boom"),
+        "conv[batch=5]": ("incomparable", "no samples in base"),
+        "conv[batch=6]": ("incomparable", "skipped in head: no CUDA device"),
+        "conv[batch=7]": ("incomparable", "missing in base"),
+    }
+    slow = rows[0]
+    assert slow.change is not None and slow.change.ratio == pytest.approx(
+        slow.head_median / slow.base_median
+    )
+    assert rows[3].base_median is not None and rows[3].head_median is None
+    assert not any(r.noisy for r in rows)
+
+
+def test_noisy_cases_are_marked_not_judged_differently(make_result) -> None:
+    tight = noisy(make_result, 0)
+    wide = make_result(0, samples=lognormal(np.random.default_rng(1), 30, 0.3))
+    (row,) = compare_runs([tight], [wide], base_fingerprint="a", head_fingerprint="a")
+    assert row.noisy and row.verdict == "same"
+    (row,) = compare_runs([tight], [tight], base_fingerprint="a", head_fingerprint="a")
+    assert not row.noisy
+
+
+def test_environment_mismatch_makes_every_case_incomparable(make_result) -> None:
+    base = [noisy(make_result, i) for i in range(3)]
+    head = [noisy(make_result, i, 1.5, seed=1) for i in range(3)]
+    rows = compare_runs(base, head, base_fingerprint="aaaa", head_fingerprint="bbbb")
+    assert {r.verdict for r in rows} == {"incomparable"}
+    assert all("fingerprint aaaa vs bbbb" in (r.reason or "") for r in rows)
+    assert all(r.base_median and r.head_median for r in rows)  # still shown
+    allowed = compare_runs(
+        base, head, base_fingerprint="aaaa", head_fingerprint="bbbb", allow_env_mismatch=True
+    )
+    assert {r.verdict for r in allowed} == {"slower"}
+
+
+def test_merge_prefers_ok_then_the_later_row(make_result) -> None:
+    skipped = make_result(0, status=CaseStatus.SKIPPED, samples=[])
+    failed = make_result(0, status=CaseStatus.FAILED, samples=[])
+    ok1, ok2 = make_result(0), make_result(0, samples=[2e-3] * 10)
+    assert merge_results([ok1, skipped, failed])[ok1.case_key] is ok1
+    assert merge_results([skipped, failed])[ok1.case_key] is failed
+    assert merge_results([ok1, ok2])[ok1.case_key] is ok2
+    other = replace(ok1, case_key="k2")
+    assert list(merge_results([skipped, other, ok1])) == [ok1.case_key, "k2"]
+
+
+def test_environment_diff() -> None:
+    a = {"cpu_model": "Xeon", "torch": "2.3", "hostname": "a"}
+    b = {"cpu_model": "EPYC", "torch": "2.3", "hostname": "b", "cuda": "12.1"}
+    assert environment_diff(a, b, ["cpu_model", "torch", "cuda"]) == [
+        ("cpu_model", "Xeon", "EPYC"),
+        ("cuda", None, "12.1"),
+    ]
+    assert [k for k, _, _ in environment_diff(a, b)] == ["cpu_model", "cuda", "hostname"]
