@@ -1,0 +1,144 @@
+"""Latency per call and throughput against batch size, one workload at a time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from reports._plot import (
+    Cols,
+    Spec,
+    as_figure,
+    axis_key,
+    axis_style,
+    color,
+    describe,
+    esc,
+    figure,
+    grid,
+    ms,
+    note,
+    ok_results,
+    varying,
+)
+from reports.pairs import PARAM_COLUMNS
+
+WORKLOAD_ORDER = (
+    "conv",
+    "separable",
+    "depthwise",
+    "pointwise",
+    "separable_block",
+    "inverted_residual",
+    "mobilenet_v1",
+    "mobilenet_v2",
+)
+
+
+def batch_scaling_spec(results: pd.DataFrame | Cols) -> Spec:
+    """Latency per call and throughput (items/s) against batch size, IQR error bars.
+
+    One workload at a time (a dropdown switches), a line per combination of the other
+    parameters that vary. Traces carry ``meta = {"workload", "metric"}``.
+    """
+    ok = ok_results(results)
+    workloads = scaling_workloads(ok)
+    if not workloads:
+        return figure([], {"annotations": [note("No workload ran at more than one batch size.")]})
+    layout, axes = grid(2, cols=2, titles=["latency per call", "throughput"], hgap=0.1)
+    data: list[dict[str, Any]] = []
+    every = Cols.of(ok, ("workload", "median", "q1", "q3", "case_id", *PARAM_COLUMNS))
+    every.a["batch"] = every.floats("batch")
+    for wi, w in enumerate(workloads):
+        sub = every.where(every["workload"] == w).sorted_by("batch")
+        line_cols = varying(sub, [c for c in PARAM_COLUMNS if c != "batch"])
+        for j, (_, idx) in enumerate(sub.groups(line_cols)):
+            name = esc(describe(sub.row(int(idx[0])), line_cols)) if line_cols else esc(w)
+            batch = sub["batch"][idx]
+            med, q1, q3 = (sub[c][idx].astype(float) for c in ("median", "q1", "q3"))
+            thr = batch / med
+            ids = np.array([esc(c) for c in sub["case_id"][idx]], dtype=object)
+            for metric, (xid, yid), y, plus, minus, unit in (
+                ("latency", axes[0], ms(med), ms(q3 - med), ms(med - q1), "ms"),
+                ("throughput", axes[1], thr, batch / q1 - thr, thr - batch / q3, "items/s"),
+            ):
+                data.append(
+                    {
+                        "type": "scatter",
+                        "mode": "lines+markers",
+                        "x": batch,
+                        "y": y,
+                        "error_y": {
+                            "type": "data",
+                            "symmetric": False,
+                            "array": plus,
+                            "arrayminus": minus,
+                            "thickness": 1,
+                        },
+                        "name": name,
+                        "legendgroup": f"{w}-{name}",
+                        "showlegend": metric == "latency",
+                        "visible": wi == 0,
+                        "line": {"color": color(j)},
+                        "customdata": ids,
+                        "hovertemplate": (
+                            f"%{{customdata}}<br>batch %{{x}}: %{{y:.4g}} {unit}<extra></extra>"
+                        ),
+                        "xaxis": xid,
+                        "yaxis": yid,
+                        "meta": {"workload": w, "metric": metric},
+                    }
+                )
+    batches = sorted({int(b) for b in every.values("batch") if b is not None})
+    for (xid, yid), ytitle in zip(axes, ("median per call (ms)", "items per second"), strict=True):
+        layout[axis_key(xid)].update(
+            axis_style(type="log", tickvals=batches, title={"text": "batch size"})
+        )
+        layout[axis_key(yid)].update(axis_style(type="log", title={"text": ytitle}))
+    buttons = [
+        {
+            "label": w,
+            "method": "update",
+            "args": [{"visible": [t["meta"]["workload"] == w for t in data]}],
+        }
+        for w in workloads
+    ]
+    layout.update(
+        height=480,
+        updatemenus=[
+            {
+                "type": "dropdown",
+                "buttons": buttons,
+                "x": 0,
+                "xanchor": "left",
+                "y": 1.0,
+                "yanchor": "bottom",
+                "pad": {"b": 36},
+                "active": 0,
+            }
+        ],
+        margin={"l": 80, "r": 30, "t": 100, "b": 60},
+    )
+    return figure(data, layout)
+
+
+def scaling_workloads(ok: pd.DataFrame | Cols) -> list[str]:
+    """Workloads (in a fixed order) that ran at two or more batch sizes."""
+    if ok is None or len(ok) == 0:
+        return []
+    seen: dict[str, set] = {}
+    for w, b in zip(np.asarray(ok["workload"]), np.asarray(ok["batch"]), strict=True):
+        if b is not None and b == b:
+            seen.setdefault(w, set()).add(float(b))
+    present = [w for w, bs in seen.items() if len(bs) >= 2]
+    return sorted(
+        present, key=lambda w: (WORKLOAD_ORDER.index(w) if w in WORKLOAD_ORDER else 99, w)
+    )
+
+
+def batch_scaling(results: pd.DataFrame) -> go.Figure:
+    """``batch_scaling_spec`` as a ``go.Figure``."""
+    return as_figure(batch_scaling_spec(results))

@@ -1,0 +1,295 @@
+"""Networks: MobileNet v1 vs Conv MobileNet vs MobileNet v2.
+
+Images per second at the reference width and resolution (α = 1, 224 when present), the
+measured time ratio v1 / Conv MobileNet against the ratio of their MACs (the theory, from
+the cost model), and the α and resolution sweeps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from reports._plot import (
+    Cols,
+    Spec,
+    as_figure,
+    axis_key,
+    axis_style,
+    esc,
+    figure,
+    fmt_value,
+    grid,
+    note,
+)
+from reports.pairs import NETWORK_PAIR
+
+NETWORK_NAMES = {
+    ("mobilenet_v1", "separable"): "MobileNet v1",
+    ("mobilenet_v1", "standard"): "Conv MobileNet",
+    ("mobilenet_v2", None): "MobileNet v2",
+}
+NETWORK_COLORS = {"MobileNet v1": "#1f77b4", "Conv MobileNet": "#d62728", "MobileNet v2": "#2ca02c"}
+_NETWORK_ORDER = ("MobileNet v1", "Conv MobileNet", "MobileNet v2")
+
+
+_INPUT_COLUMNS = (
+    "run_id",
+    "case_id",
+    "workload",
+    "conv",
+    "alpha",
+    "resolution",
+    "batch",
+    "device",
+    "dtype",
+    "median",
+    "q1",
+    "q3",
+    "macs",
+    "parameters",
+    "noisy",
+)
+
+
+def network_rows(results: pd.DataFrame | Cols) -> pd.DataFrame:
+    """ok MobileNet results with ``network``, ``setting``, ``images_per_s``, ``macs_per_image``.
+
+    MACs in the frames are those of one call (the whole batch), so per image = macs / batch.
+    """
+    cols = ["network", "setting", "alpha", "resolution", "images_per_s", "macs_per_image"]
+    if isinstance(results, Cols):
+        results = results.frame()
+    if results is None or results.empty:
+        return pd.DataFrame(columns=cols)
+    keep = results["workload"].isin(("mobilenet_v1", "mobilenet_v2")) & (results["status"] == "ok")
+    wanted = [c for c in _INPUT_COLUMNS if c in results.columns]
+    r = results.loc[keep, wanted]
+    r = r[pd.to_numeric(r["median"], errors="coerce") > 0]
+    if r.empty:
+        return pd.DataFrame(columns=cols)
+    conv = r["conv"] if "conv" in r.columns else pd.Series(None, index=r.index)
+    names = [
+        NETWORK_NAMES.get(
+            (w, None if w == "mobilenet_v2" else (c if isinstance(c, str) else "separable"))
+        )
+        for w, c in zip(r["workload"], conv, strict=True)
+    ]
+    batch = pd.to_numeric(r["batch"], errors="coerce").fillna(1).astype(float)
+    median = r["median"].astype(float)
+    return r.assign(
+        network=names,
+        setting=[_setting(d, t, b) for d, t, b in zip(r["device"], r["dtype"], batch, strict=True)],
+        alpha=pd.to_numeric(r["alpha"], errors="coerce").astype(float),
+        resolution=pd.to_numeric(r["resolution"], errors="coerce").astype(float),
+        images_per_s=batch / median,
+        images_lo=batch / r["q3"].astype(float),
+        images_hi=batch / r["q1"].astype(float),
+        macs_per_image=pd.to_numeric(r["macs"], errors="coerce").astype(float) / batch,
+    )
+
+
+_ROW_COLUMNS = (
+    "network",
+    "setting",
+    "alpha",
+    "resolution",
+    "images_per_s",
+    "images_lo",
+    "images_hi",
+    "macs_per_image",
+    "parameters",
+)
+
+
+def reference_point(rows: pd.DataFrame | Cols) -> tuple[float, float]:
+    """(α, resolution) to compare networks at: (1.0, 224) when it ran, else the most common."""
+    pairs = list(zip(rows["alpha"], rows["resolution"], strict=True))
+    if (1.0, 224.0) in pairs:
+        return 1.0, 224.0
+    return max(set(pairs), key=pairs.count)
+
+
+def networks_spec(
+    results: pd.DataFrame, pairs: pd.DataFrame | None = None, *, rows: pd.DataFrame | None = None
+) -> Spec:
+    """Four panels: images/s at the reference point, v1 / Conv MobileNet ratio vs theory,
+    α sweep, resolution sweep. Traces carry ``meta = {"panel", ...}``.
+    ``rows`` is ``network_rows(results)`` when the caller already has it."""
+    rows = network_rows(results) if rows is None else rows
+    if len(rows) == 0:
+        return figure([], {"annotations": [note("No MobileNet result in this run.")]})
+    alpha, res = reference_point(rows)
+    rows = Cols.of(rows, _ROW_COLUMNS)
+    titles = [
+        f"images/s at α = {fmt_value(alpha)}, resolution {fmt_value(res)}",
+        "time ratio MobileNet v1 / Conv MobileNet",
+        f"α sweep at resolution {fmt_value(res)}",
+        f"resolution sweep at α = {fmt_value(alpha)}",
+    ]
+    layout, axes = grid(4, cols=2, titles=titles, vgap=0.2, hgap=0.1)
+    data: list[dict[str, Any]] = []
+    notes = list(layout["annotations"])
+    shown: set[str] = set()
+
+    ref = rows.where((rows["alpha"] == alpha) & (rows["resolution"] == res))
+    for name in _present(ref):
+        g = ref.where(ref["network"] == name)
+        g = g.take(np.argsort(g["setting"].astype(str), kind="stable"))
+        y = g["images_per_s"].astype(float)
+        data.append(
+            {
+                "type": "bar",
+                "x": g["setting"].tolist(),
+                "y": y,
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": g["images_hi"].astype(float) - y,
+                    "arrayminus": y - g["images_lo"].astype(float),
+                },
+                "name": name,
+                "legendgroup": name,
+                "showlegend": True,
+                "marker": {"color": NETWORK_COLORS[name]},
+                "customdata": np.column_stack(
+                    [g["macs_per_image"].astype(float) / 1e6, g.floats("parameters") / 1e6]
+                ),
+                "hovertemplate": (
+                    f"<b>{name}</b> · %{{x}}<br>%{{y:.4g}} images/s<br>"
+                    "%{customdata[0]:.1f} M MACs/image · %{customdata[1]:.2f} M parameters"
+                    "<extra></extra>"
+                ),
+                "xaxis": axes[0][0],
+                "yaxis": axes[0][1],
+                "meta": {"panel": "images", "network": name},
+            }
+        )
+        shown.add(name)
+
+    data.extend(_ratio_traces(pairs, axes[1]))
+    if not any(t["meta"]["panel"] == "ratio" for t in data):
+        notes.append(_panel_note("no MobileNet v1 / Conv MobileNet pair", axes[1]))
+
+    for panel, axis, sweep, fixed in (
+        ("alpha", axes[2], "alpha", rows["resolution"] == res),
+        ("resolution", axes[3], "resolution", rows["alpha"] == alpha),
+    ):
+        traces = _sweep_traces(rows.where(fixed), sweep, panel, axis, shown)
+        if traces:
+            data.extend(traces)
+        else:
+            notes.append(_panel_note(f"no {'α' if sweep == 'alpha' else 'resolution'} sweep", axis))
+
+    xtitles = ("", "", "width multiplier α", "input resolution (pixels)")
+    ytitles = ("images / s", "separable / standard", "images / s", "images / s")
+    for (xid, yid), xt, yt, i in zip(axes, xtitles, ytitles, range(4), strict=True):
+        layout[axis_key(xid)].update(axis_style(title={"text": xt} if xt else None))
+        yaxis = axis_style(type="log", dtick="D2") if i != 1 else axis_style(rangemode="tozero")
+        layout[axis_key(yid)].update(yaxis, title={"text": yt})
+    layout.update(height=820, barmode="group", annotations=notes)
+    return figure(data, layout)
+
+
+def _ratio_traces(pairs: pd.DataFrame | None, axis: tuple[str, str]) -> list[dict[str, Any]]:
+    if pairs is None or len(pairs) == 0:
+        return []
+    c = Cols.of(
+        pairs,
+        (
+            "pair",
+            "alpha",
+            "resolution",
+            "device",
+            "dtype",
+            "batch",
+            "ratio",
+            "theory_ratio",
+            "speedup",
+            "efficiency",
+        ),
+    )
+    c = c.where(c["pair"] == NETWORK_PAIR)
+    if len(c) == 0:
+        return []
+    order = np.lexsort((-c.floats("resolution"), -c.floats("alpha")))
+    p = c.take(order)
+    labels = [
+        f"α={fmt_value(a)} · {fmt_value(r)}px<br>{_setting(d, t, b)}"
+        for a, r, d, t, b in zip(
+            p["alpha"], p["resolution"], p["device"], p["dtype"], p["batch"], strict=True
+        )
+    ]
+    custom = np.column_stack([p["efficiency"].astype(float), p["speedup"].astype(float)])
+    out = []
+    for role, col, colr in (("measured", "ratio", "#6a3d9a"), ("theory", "theory_ratio", "#aaa")):
+        out.append(
+            {
+                "type": "bar",
+                "x": labels,
+                "y": p[col].astype(float),
+                "name": "measured ratio" if role == "measured" else "theory (MACs ratio)",
+                "marker": {"color": colr},
+                "customdata": custom,
+                "hovertemplate": (
+                    f"{role}: %{{y:.3f}}<br>speedup %{{customdata[1]:.2f}}×, "
+                    "efficiency %{customdata[0]:.0%}<extra></extra>"
+                ),
+                "xaxis": axis[0],
+                "yaxis": axis[1],
+                "meta": {"panel": "ratio", "role": role},
+            }
+        )
+    return out
+
+
+def _sweep_traces(
+    rows: Cols, col: str, panel: str, axis: tuple[str, str], shown: set[str]
+) -> list[dict[str, Any]]:
+    out = []
+    cols = rows.sorted_by(col)
+    for (name, setting), idx in cols.groups(["network", "setting"]):
+        x = cols[col][idx].astype(float)
+        if len(set(x)) < 2:
+            continue
+        out.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "x": x,
+                "y": cols["images_per_s"][idx].astype(float),
+                "name": name,
+                "legendgroup": name,
+                "showlegend": name not in shown,
+                "line": {"color": NETWORK_COLORS.get(name, "#555")},
+                "customdata": [setting] * len(idx),
+                "hovertemplate": f"<b>{name}</b> · %{{customdata}}<br>{col} %{{x}}: "
+                "%{y:.4g} images/s<extra></extra>",
+                "xaxis": axis[0],
+                "yaxis": axis[1],
+                "meta": {"panel": panel, "network": name, "setting": setting},
+            }
+        )
+        shown.add(name)
+    return out
+
+
+def _present(rows: Cols) -> list[str]:
+    found = rows.values("network")
+    return [n for n in _NETWORK_ORDER if n in found]
+
+
+def _setting(device: Any, dtype: Any, batch: Any) -> str:
+    return f"{esc(device)} · {esc(dtype)} · batch {fmt_value(batch)}"
+
+
+def _panel_note(text: str, axis: tuple[str, str]) -> dict[str, Any]:
+    return note(text, xref=f"{axis[0]} domain", yref=f"{axis[1]} domain")
+
+
+def networks(results: pd.DataFrame, pairs: pd.DataFrame | None = None) -> go.Figure:
+    """``networks_spec`` as a ``go.Figure``."""
+    return as_figure(networks_spec(results, pairs))

@@ -1,0 +1,253 @@
+"""The roofline: achieved MAC/s against arithmetic intensity (MACs per minimum byte).
+
+Intensity and work come from the cost model's ``macs`` and ``bytes`` columns; the roof
+from the device's peaks that the run measured and stored in its environment
+(``environment["peaks"][device] = {"macs_per_s", "bytes_per_s"}``). Without them the
+subplot says "peak not measured". Depthwise convolution sits far left, under the
+bandwidth slope: memory-bound, which is why separable convolution misses its 9×.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from reports._plot import (
+    THEORY_COLOR,
+    Cols,
+    Spec,
+    as_figure,
+    axis_key,
+    axis_style,
+    color,
+    esc,
+    figure,
+    floats,
+    grid,
+    note,
+)
+
+_DASHES = ("solid", "dash", "dot")
+_SYMBOLS = ("circle", "diamond", "square", "triangle-up", "cross", "x")
+_ORDER = (
+    "conv",
+    "separable",
+    "depthwise",
+    "pointwise",
+    "separable_block",
+    "inverted_residual",
+    "mobilenet_v1",
+    "mobilenet_v2",
+)
+
+
+def peak_for(
+    peaks: Mapping[str, Any] | None, device: str, dtype: str | None = None
+) -> tuple[float, float] | None:
+    """(MAC/s, bytes/s) measured for ``device`` ("cuda:0" falls back to "cuda"), or None.
+
+    With ``dtype``, the matmul peak of that dtype (``macs_per_s_by_dtype``) when measured,
+    else the float32 one (``macs_per_s``).
+    """
+    if not isinstance(peaks, Mapping):
+        return None
+    for name in (device, device.partition(":")[0]):
+        p = peaks.get(name)
+        if not isinstance(p, Mapping):
+            continue
+        by_dtype = p.get("macs_per_s_by_dtype")
+        macs = by_dtype.get(dtype) if dtype and isinstance(by_dtype, Mapping) else None
+        try:
+            macs, bw = float(macs or p["macs_per_s"]), float(p["bytes_per_s"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if macs > 0 and bw > 0:
+            return macs, bw
+    return None
+
+
+def roofline_points(results: pd.DataFrame | Cols) -> pd.DataFrame | Cols:
+    """ok results with positive MACs, bytes and median, plus ``intensity`` and ``achieved``
+    (same type back)."""
+    if results is None:
+        return pd.DataFrame(columns=["intensity", "achieved"])
+    cols = results.a if isinstance(results, Cols) else results.columns
+    if "intensity" in cols and "achieved" in cols:
+        return results  # already points
+    if len(results) == 0:
+        empty = Cols.of(results)
+        empty.a.update(intensity=np.empty(0), achieved=np.empty(0))
+        return empty if isinstance(results, Cols) else empty.frame()
+    macs, nbytes, med = (floats(results[c]) for c in ("macs", "bytes", "median"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        keep = (np.asarray(results["status"]) == "ok") & (macs > 0) & (nbytes > 0) & (med > 0)
+        intensity, achieved = (macs / nbytes)[keep], (macs / med)[keep]
+    if isinstance(results, Cols):
+        pts = results.where(keep)
+        pts.a.update(intensity=intensity, achieved=achieved)
+        return pts
+    return results.iloc[np.flatnonzero(keep)].assign(intensity=intensity, achieved=achieved)
+
+
+def roofline_spec(results: pd.DataFrame, peaks: Mapping[str, Any] | None = None) -> Spec:
+    """Achieved MAC/s vs MACs/byte, log-log, one subplot per device, color by workload.
+
+    ``peaks`` maps a device (as in the ``device`` column) to its measured
+    ``{"macs_per_s", "bytes_per_s"}``. Traces carry ``meta = {"role", "device", ...}``:
+    role "case" (one trace per workload and device) or "roof".
+    """
+    pts = roofline_points(results)
+    if len(pts) == 0:
+        return figure([], {"annotations": [note("No timed case has MACs and bytes to plot.")]})
+    cols = Cols.of(
+        pts, ("intensity", "achieved", "case_id", "median", "dtype", "device", "workload")
+    )
+    cols = Cols(dict(cols.a), len(cols))
+    for c in ("device", "dtype"):
+        cols.a[c] = np.array([str(v) for v in cols[c]], dtype=object)
+    devices = sorted(cols.values("device"))
+    layout, axes = grid(len(devices), cols=2, titles=[esc(d) for d in devices])
+    workloads = sorted(cols.values("workload"), key=_order)
+    dtypes = sorted(cols.values("dtype"))
+    by_device: dict[str, list[tuple[str, np.ndarray]]] = {d: [] for d in devices}
+    for (device, workload), idx in cols.groups(["device", "workload"]):
+        by_device[device].append((workload, idx))
+    data: list[dict[str, Any]] = []
+    notes = list(layout["annotations"])
+    seen: set[str] = set()
+    for device, (xid, yid) in zip(devices, axes, strict=True):
+        in_device = np.concatenate([idx for _, idx in by_device[device]])
+        device_dtypes = sorted({str(t) for t in cols["dtype"][in_device]})
+        roofs = {t: peak_for(peaks, device, t) for t in device_dtypes}
+        measured = any(r is not None for r in roofs.values())
+        for w, idx in sorted(by_device[device], key=lambda t: _order(t[0])):
+            x, y = cols["intensity"][idx].astype(float), cols["achieved"][idx].astype(float)
+            custom = np.empty((len(idx), 4), dtype=object)
+            custom[:, 0] = [esc(c) for c in cols["case_id"][idx]]
+            custom[:, 1] = (cols["median"][idx].astype(float) * 1e3).tolist()
+            custom[:, 2] = [esc(t) for t in cols["dtype"][idx]]
+            custom[:, 3] = [
+                None if roofs[t] is None else float(v / _roof(roofs[t], u))
+                for t, u, v in zip(cols["dtype"][idx], x, y, strict=True)
+            ]
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "markers",
+                    "x": x,
+                    "y": y,
+                    "name": esc(w),
+                    "legendgroup": w,
+                    "showlegend": w not in seen,
+                    "marker": {
+                        "color": color(workloads.index(w)),
+                        "size": 9,
+                        "opacity": 0.85,
+                        "symbol": [_SYMBOLS[dtypes.index(t) % 6] for t in cols["dtype"][idx]],
+                        "line": {"width": 0.5, "color": "white"},
+                    },
+                    "customdata": custom,
+                    "hovertemplate": (
+                        "<b>%{customdata[0]}</b><br>%{customdata[2]}<br>"
+                        "intensity %{x:.3g} MAC/B<br>achieved %{y:.3s}MAC/s"
+                        + ("<br>%{customdata[3]:.0%} of the roof" if measured else "")
+                        + "<br>median %{customdata[1]:.4g} ms<extra></extra>"
+                    ),
+                    "xaxis": xid,
+                    "yaxis": yid,
+                    "meta": {"role": "case", "device": device, "workload": w},
+                }
+            )
+            seen.add(w)
+        if not measured:
+            notes.append(
+                note(
+                    f"peak not measured for {esc(device)}",
+                    xref=f"{xid} domain",
+                    yref=f"{yid} domain",
+                    y=0.95,
+                )
+            )
+            continue
+        x = cols["intensity"][in_device].astype(float)
+        distinct = sorted({r for r in roofs.values() if r is not None}, reverse=True)
+        labels = []
+        for j, roof in enumerate(distinct):
+            names = [t for t in device_dtypes if roofs[t] == roof]
+            macs_peak, bw = roof
+            ridge = macs_peak / bw
+            xs = np.geomspace(min(x.min(), ridge) / 3, max(x.max(), ridge) * 3, 200)
+            xs = np.unique(np.append(xs, ridge))
+            which = "" if len(distinct) == 1 else f" {', '.join(names)}"
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "x": xs,
+                    "y": np.minimum(macs_peak, bw * xs),
+                    "name": f"roof{esc(which)} (measured peaks)",
+                    "legendgroup": f"roof{which}",
+                    "showlegend": f"roof{which}" not in seen,
+                    "line": {"color": THEORY_COLOR, "width": 2, "dash": _DASHES[j % 3]},
+                    "hovertemplate": "roof: %{y:.3s}MAC/s at %{x:.3g} MAC/B<extra></extra>",
+                    "xaxis": xid,
+                    "yaxis": yid,
+                    "meta": {
+                        "role": "roof",
+                        "device": device,
+                        "dtypes": names,
+                        "peak": macs_peak,
+                        "bandwidth": bw,
+                    },
+                }
+            )
+            seen.add(f"roof{which}")
+            labels.append(f"{_si(macs_peak, 'MAC/s')}{esc(which)}")
+        missing = [t for t in device_dtypes if roofs[t] is None]
+        text = f"peak {' / '.join(labels)} · bandwidth {_si(distinct[0][1], 'B/s')}" + (
+            f" · {esc(', '.join(missing))} not measured" if missing else ""
+        )
+        notes.append(
+            note(text, xref=f"{xid} domain", yref=f"{yid} domain", x=0.98, y=0.04)
+            | {"xanchor": "right", "yanchor": "bottom"}
+        )
+    for i, (xid, yid) in enumerate(axes):
+        xtitle = {"text": "arithmetic intensity (MACs / byte)"}
+        ytitle = {"text": "achieved MAC/s"} if i % 2 == 0 else None
+        layout[axis_key(xid)].update(axis_style(type="log", dtick="D2", title=xtitle))
+        layout[axis_key(yid)].update(axis_style(type="log", dtick="D2", title=ytitle))
+    rows = (len(devices) + 1) // 2
+    title = "marker shape: " + ", ".join(
+        f"{_SYMBOLS[i % 6]} = {esc(t)}" for i, t in enumerate(dtypes)
+    )
+    layout.update(
+        height=120 + 420 * rows,
+        annotations=notes,
+        title={"text": title, "font": {"size": 12}, "x": 0.01},
+    )
+    return figure(data, layout)
+
+
+def _roof(peak: tuple[float, float], x: Any) -> Any:
+    return np.minimum(peak[0], peak[1] * x)
+
+
+def _si(value: float, unit: str) -> str:
+    """400 TMAC/s, 3 TB/s."""
+    for prefix, size in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= size:
+            return f"{value / size:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def _order(w: str) -> tuple[int, str]:
+    return (_ORDER.index(w) if w in _ORDER else 99, w)
+
+
+def roofline(results: pd.DataFrame, peaks: Mapping[str, Any] | None = None) -> go.Figure:
+    """``roofline_spec`` as a ``go.Figure``."""
+    return as_figure(roofline_spec(results, peaks))

@@ -1,0 +1,311 @@
+"""HTML templates: the page shell, figure blocks, tables, messages and the inline scripts.
+
+Every string that came from a user or from the data (suite names, labels, parameter
+values, error messages, environment) passes through ``esc`` (``html.escape``); the only
+markup that is not escaped is built here from constants. Figures are embedded as JSON in
+a ``<script>`` whose ``<``, ``>`` and ``&`` are \\u-escaped, so no string in a figure can
+close the script. Pages load ``plotly.min.js`` from the site folder by a relative path.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+PLOTLY_JS = "plotly.min.js"
+PLOTLY_CONFIG = '{"responsive": true, "displaylogo": false}'
+
+
+_SPECIAL = re.compile(r"[<>&\"']")
+
+
+def esc(value: object) -> str:
+    """html.escape (quotes included) of ``str(value)``; None is the empty string."""
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    return html.escape(text, quote=True) if _SPECIAL.search(text) else text
+
+
+def cell(
+    text: object = "",
+    sort: object = None,
+    href: str | None = None,
+    cls: str | None = None,
+    title: str | None = None,
+) -> str:
+    """One table cell's markup: text (escaped), an optional sort key, link, class, title."""
+    body = esc(text)
+    if href:
+        body = f'<a href="{esc(href)}">{body}</a>'
+    attrs = ""
+    if sort is not None:
+        attrs += f' data-sort="{esc(sort)}"'
+    if cls:
+        attrs += f' class="{esc(cls)}"'
+    if title:
+        attrs += f' title="{esc(title)}"'
+    return f"<td{attrs}>{body}</td>"
+
+
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    *,
+    table_id: str,
+    sortable: bool = True,
+    numeric: Sequence[str] = (),
+) -> str:
+    head = "".join(
+        f'<th{" class=num" if h in numeric else ""} scope="col">{esc(h)}</th>' for h in headers
+    )
+    body = "\n".join("<tr>" + "".join(row) + "</tr>" for row in rows)
+    cls = "data sortable" if sortable else "data"
+    return (
+        f'<div class="table-wrap"><table id="{esc(table_id)}" class="{cls}">'
+        f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table></div>"
+    )
+
+
+def figure_json(fig: go.Figure | Mapping[str, Any]) -> str:
+    """The figure (a go.Figure or a {"data", "layout"} spec) as a JavaScript literal that is
+    safe inside a <script>: JSON, except that missing values may be ``NaN`` (which Plotly
+    treats as a gap, like null)."""
+    if isinstance(fig, go.Figure):
+        text = pio.to_json(fig, validate=False, remove_uids=True)
+    else:
+        text = json.dumps(fig, separators=(",", ":"), default=_scalar)
+    return (
+        text.replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+        .replace("\u2028", "\\u2028")
+        .replace("\u2029", "\\u2029")
+    )
+
+
+def _scalar(obj: Any) -> Any:
+    """What json cannot encode by itself: numpy arrays and scalars, NA, timestamps."""
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if obj is pd.NA or obj is pd.NaT:
+        return None
+    if isinstance(obj, pd.Timestamp | datetime):
+        return obj.isoformat()
+    return str(obj)
+
+
+def figure_block(fig: go.Figure | Mapping[str, Any], div_id: str, *, caption: str = "") -> str:
+    """A div that Plotly renders into, the script that does it, and a caption (escaped)."""
+    did = esc(div_id)
+    cap = f'<p class="caption">{esc(caption)}</p>' if caption else ""
+    return (
+        f'<div class="bench-figure" id="{did}"></div>{cap}\n'
+        f"<script>(function(){{var f={figure_json(fig)};"
+        f'window.benchFigures["{did}"]=Plotly.newPlot("{did}",f.data,f.layout,{PLOTLY_CONFIG});'
+        f"}})();</script>"
+    )
+
+
+def message(text: str, *, kind: str = "empty") -> str:
+    """A sentence that stands where a figure would be."""
+    return f'<p class="message {esc(kind)}">{esc(text)}</p>'
+
+
+def section(anchor: str, heading: str, body: str, *, intro: str = "") -> str:
+    intro_html = f'<p class="intro">{esc(intro)}</p>' if intro else ""
+    return f'<section id="{esc(anchor)}"><h2>{esc(heading)}</h2>{intro_html}\n{body}\n</section>'
+
+
+def definition_list(items: Iterable[tuple[str, object]]) -> str:
+    """A compact key/value block; values are escaped."""
+    body = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items if v not in (None, ""))
+    return f'<dl class="meta">{body}</dl>'
+
+
+def page(
+    *,
+    title: str,
+    site_title: str,
+    body: str,
+    nav: Sequence[tuple[str, str]] = (),
+    plotly: bool = False,
+    generated: str = "",
+) -> str:
+    """A complete HTML document. ``nav`` is (href, text) pairs, both escaped."""
+    links = " · ".join(f'<a href="{esc(h)}">{esc(t)}</a>' for h, t in nav)
+    plotly_tag = (
+        f'<script src="{PLOTLY_JS}" charset="utf-8"></script>'
+        "<script>window.benchFigures={};</script>"
+        if plotly
+        else ""
+    )
+    footer = f"<footer>{esc(generated)}</footer>" if generated else ""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{esc(title)} · {esc(site_title)}</title>
+<style>{CSS}</style>
+{plotly_tag}
+</head>
+<body>
+<header><span class="site">{esc(site_title)}</span><nav>{links}</nav></header>
+<main>
+{body}
+</main>
+{footer}
+<script>{SORT_JS}</script>
+</body>
+</html>
+"""
+
+
+CSS = """
+:root { --fg: #1d1d1f; --muted: #666; --line: #ddd; --ok: #1a7f37; --bad: #cf222e;
+  --warn: #9a6700; }
+* { box-sizing: border-box; }
+body { margin: 0; color: var(--fg);
+  font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
+header { display: flex; gap: 1.5em; align-items: baseline; padding: .6em 1.5em;
+  border-bottom: 1px solid var(--line); background: #fafafa; }
+header .site { font-weight: 600; }
+main { padding: 0 1.5em 2em; max-width: 1400px; }
+h1 { font-size: 1.6em; margin: .6em 0 .2em; }
+h2 { font-size: 1.25em; margin: 1.6em 0 .3em; border-bottom: 1px solid var(--line);
+  padding-bottom: .2em; }
+.intro, .caption { color: var(--muted); max-width: 75em; }
+.message { padding: 1em; background: #f6f8fa; border: 1px dashed #bbb; border-radius: 6px;
+  max-width: 60em; }
+.message.warn { border-color: var(--warn); }
+.bench-figure { width: 100%; min-height: 200px; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .1em 1.2em;
+  margin: .5em 0; }
+dl.meta dt { color: var(--muted); }
+dl.meta dd { margin: 0; }
+.table-wrap { overflow-x: auto; }
+table.data { border-collapse: collapse; font-size: 13px; margin: .5em 0; }
+table.data th, table.data td { border-bottom: 1px solid var(--line); padding: .25em .6em;
+  text-align: left; vertical-align: top; }
+table.data th { background: #f6f8fa; position: sticky; top: 0; }
+table.sortable th { cursor: pointer; user-select: none; }
+table.sortable th[aria-sort=ascending]::after { content: " ▲"; }
+table.sortable th[aria-sort=descending]::after { content: " ▼"; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.nowrap { white-space: nowrap; }
+td.status-ok, td.status-finished { color: var(--ok); }
+td.status-failed, td.status-interrupted { color: var(--bad); font-weight: 600; }
+td.status-skipped, td.status-running { color: var(--warn); }
+td.error { font-family: ui-monospace, monospace; font-size: 12px; white-space: pre-wrap;
+  max-width: 40em; }
+td.noisy { color: var(--warn); }
+.badge { display: inline-block; padding: 0 .5em; border-radius: 1em; background: #eef;
+  font-size: .8em; margin-left: .5em; }
+.filters { display: flex; flex-wrap: wrap; gap: .6em 1.2em; margin: .6em 0; }
+.filters label { color: var(--muted); }
+footer { color: var(--muted); font-size: 12px; padding: 1em 1.5em;
+  border-top: 1px solid var(--line); }
+details pre { font-size: 12px; background: #f6f8fa; padding: .8em; overflow: auto;
+  max-height: 30em; }
+"""
+
+# Click a header to sort by that column; numbers (a cell's data-sort, else its text)
+# before text, empty cells last.
+SORT_JS = """
+(function () {
+  function key(td) {
+    var v = td.getAttribute('data-sort');
+    if (v === null) v = td.textContent.trim();
+    var n = Number(v);
+    return v !== '' && isFinite(n) ? [0, n] : [v === '' ? 2 : 1, v.toLowerCase()];
+  }
+  function cmp(a, b) {
+    if (a[0] !== b[0]) return a[0] - b[0];
+    return a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
+  }
+  document.querySelectorAll('table.sortable').forEach(function (t) {
+    var hs = t.tHead.rows[0].cells;
+    Array.prototype.forEach.call(hs, function (th, i) {
+      th.addEventListener('click', function () {
+        var asc = th.getAttribute('aria-sort') !== 'ascending';
+        Array.prototype.forEach.call(hs, function (h) { h.removeAttribute('aria-sort'); });
+        th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
+        var body = t.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (x, y) {
+          var c = cmp(key(x.cells[i]), key(y.cells[i]));
+          return asc ? c : -c;
+        });
+        rows.forEach(function (r) { body.appendChild(r); });
+      });
+    });
+  });
+})();
+"""
+
+
+def filter_controls(axes: dict[str, list[str]], *, preset: dict[str, str]) -> str:
+    """Selects that show only the trend lines whose case matches every chosen axis value.
+
+    Put ``filter_script`` after the figure block it acts on.
+    """
+    if not axes:
+        return ""
+    parts = []
+    for axis, values in axes.items():
+        options = ['<option value="">all</option>'] + [
+            f'<option value="{esc(v)}"{" selected" if preset.get(axis) == v else ""}>'
+            f"{esc(v)}</option>"
+            for v in values
+        ]
+        select = f'<select data-axis="{esc(axis)}">{"".join(options)}</select>'
+        parts.append(f"<label>{esc(axis)} {select}</label>")
+    return f'<div class="filters" id="filters">{"".join(parts)}<span id="shown-count"></span></div>'
+
+
+def filter_script(figure_id: str) -> str:
+    return f"<script>{FILTER_JS.replace('FIGURE_ID', esc(figure_id))}</script>"
+
+
+# Shows the traces whose meta.params match every chosen axis value (a band, a median
+# line and the marks of one case share their meta).
+FILTER_JS = """
+(function () {
+  var id = "FIGURE_ID";
+  var selects = document.querySelectorAll('#filters select[data-axis]');
+  function apply(gd) {
+    var want = {};
+    selects.forEach(function (s) { if (s.value !== '') want[s.dataset.axis] = s.value; });
+    var cases = {}, shown = {};
+    var visible = gd.data.map(function (t) {
+      var m = t.meta || {}, p = m.params || {};
+      cases[m.case] = 1;
+      for (var k in want) { if (p[k] !== want[k]) return false; }
+      shown[m.case] = 1;
+      return true;
+    });
+    Plotly.restyle(gd, {visible: visible});
+    var el = document.getElementById('shown-count');
+    if (el) {
+      el.textContent = 'showing ' + Object.keys(shown).length + ' of ' +
+        Object.keys(cases).length + ' cases';
+    }
+  }
+  window.benchFigures[id].then(function (gd) {
+    selects.forEach(function (s) { s.addEventListener('change', function () { apply(gd); }); });
+    apply(gd);
+  });
+})();
+"""

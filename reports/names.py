@@ -1,0 +1,27 @@
+"""File names of the site's pages."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from typing import Any
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe form of ``text``; a digest keeps different names apart."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.") or "suite"
+    if safe != text:
+        safe = f"{safe[:60]}-{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+    return safe
+
+
+def run_file(run: Mapping[str, Any]) -> str:
+    """``run-<uid[:12]>.html`` (``run-<run_id>.html`` without a uid)."""
+    uid = run.get("uid")
+    ident = str(uid)[:12] if isinstance(uid, str) and uid else str(run.get("run_id"))
+    return f"run-{safe_name(ident)}.html"
+
+
+def trend_file(suite: str) -> str:
+    return f"trend-{safe_name(str(suite))}.html"

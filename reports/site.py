@@ -1,0 +1,266 @@
+"""The static report site: index, one page per run, one trends page per suite.
+
+``build_site(runs, results, out_dir)`` takes the two frames of ``results.frames`` and
+writes ``index.html``, ``run-<uid[:12]>.html`` per run, ``trend-<suite>.html`` per suite
+and ``plotly.min.js`` (once, copied from the installed plotly package; pages load it by a
+relative path, so the site works from ``file://`` with no network). Running it again
+over the same folder updates the site in place and removes the pages of runs and suites
+that are no longer in the frames.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reports import html as h
+from reports._plot import Cols
+from reports.figures import ok_results
+from reports.figures_networks import network_rows
+from reports.figures_roofline import roofline_points
+from reports.names import run_file, safe_name, trend_file
+from reports.page_index import index_page
+from reports.page_run import RunData, run_page
+from reports.page_trends import trend_page
+from reports.pairs import PARAM_COLUMNS, find_pairs, with_param_columns
+from reports.text import missing
+
+__all__ = ["build_site", "run_file", "trend_file"]
+
+_PAGE_GLOBS = ("run-*.html", "trend-*.html")
+# verdicts that are not worth a mark (results.compare says "same" and "incomparable")
+_NEUTRAL_VERDICTS = {"same", "incomparable", "unchanged", "no change", "ok", "none"}
+
+
+def build_site(
+    runs: pd.DataFrame,
+    results: pd.DataFrame,
+    out_dir: Path,
+    *,
+    title: str = "bench",
+    regression_marks: pd.DataFrame | None = None,
+) -> Path:
+    """Write the site into ``out_dir`` (created if needed); return the path of index.html.
+
+    ``regression_marks``, when given, is a frame of (case_key, run_id, verdict); the
+    trends pages mark those points (red "slower", green "faster"; "same" and
+    "incomparable" are not marked).
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    runs = _prepare_runs(runs)
+    results = _prepare_results(results, runs)
+    marks = _prepare_marks(regression_marks)
+    _write_plotly_js(out)
+    generated = f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by bench"
+
+    # Derived frames are computed once for all runs, then sliced per run: a pandas
+    # operation costs the same on 100 rows as on 10,000.
+    ok = ok_results(results)
+    frames = {
+        "res": results,
+        "ok": ok,
+        "pairs": find_pairs(results),
+        "pts": roofline_points(ok),
+        "nets": network_rows(ok),
+    }
+    by_run = {k: _split(f) for k, f in frames.items()}
+    arrays_ = {k: Cols.of(f) for k, f in frames.items()}
+    suites = sorted({str(s) for s in runs["suite"]})
+    written = {"index.html", h.PLOTLY_JS}
+    ctx = {"title": title, "generated": generated}
+
+    devices_by_run: dict[Any, list[str]] = {}
+    for run in runs.to_dict("records"):
+        rid = run["run_id"]
+        data = RunData(**{k: _slice(arrays_[k], by_run[k], rid) for k in frames})
+        devices_by_run[rid] = sorted({str(d) for d in data.res["device"] if not missing(d)})
+        name = run["_file"]
+        _write(out / name, run_page(run, data, ctx))
+        written.add(name)
+
+    for suite in suites:
+        name = trend_file(suite)
+        suite_runs = runs[runs["suite"].astype(str) == suite]
+        suite_results = results[results["run_id"].isin(suite_runs["run_id"])]
+        _write(out / name, trend_page(suite, suite_runs, suite_results, marks, ctx))
+        written.add(name)
+
+    _write(out / "index.html", index_page(runs, devices_by_run, suites, ctx))
+    _remove_stale(out, written)
+    return out / "index.html"
+
+
+def _split(frame: pd.DataFrame) -> dict[Any, np.ndarray]:
+    if frame is None or len(frame) == 0 or "run_id" not in frame.columns:
+        return {}
+    return frame.groupby("run_id", sort=False).indices
+
+
+def _slice(cols: Cols, index: dict[Any, np.ndarray], run_id: Any) -> Cols:
+    idx = index.get(run_id)
+    return cols.take(idx if idx is not None else np.empty(0, dtype=np.intp))
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _write_plotly_js(out: Path) -> None:
+    src = _plotly_js_source()
+    dest = out / h.PLOTLY_JS
+    if dest.exists() and dest.stat().st_size == len(src) and dest.read_bytes() == src:
+        return
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    tmp.write_bytes(src)
+    os.replace(tmp, dest)
+
+
+def _plotly_js_source() -> bytes:
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if path.is_file():
+        return path.read_bytes()
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs().encode("utf-8")
+
+
+def _remove_stale(out: Path, written: set[str]) -> None:
+    for pattern in _PAGE_GLOBS:
+        for p in out.glob(pattern):
+            if p.name not in written and p.is_file():
+                p.unlink()
+
+
+# ---------------------------------------------------------------- input frames
+
+
+_RUN_COLUMNS = (
+    "run_id",
+    "uid",
+    "suite",
+    "label",
+    "status",
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "commit",
+    "fingerprint",
+    "group",
+    "shard",
+    "planned",
+    "n_ok",
+    "n_failed",
+    "n_skipped",
+    "torch_version",
+    "cpu_model",
+    "gpu_name",
+    "environment",
+)
+
+
+def _prepare_runs(runs: pd.DataFrame | None) -> pd.DataFrame:
+    runs = pd.DataFrame(columns=list(_RUN_COLUMNS)) if runs is None else runs.copy()
+    for c in _RUN_COLUMNS:
+        if c not in runs.columns:
+            runs[c] = None
+    runs["suite"] = runs["suite"].map(lambda s: "(no suite)" if missing(s) else str(s))
+    runs["started_at"] = pd.to_datetime(runs["started_at"], utc=True, errors="coerce")
+    runs["finished_at"] = pd.to_datetime(runs["finished_at"], utc=True, errors="coerce")
+    runs = runs.sort_values("started_at", ascending=False, na_position="last", kind="stable")
+    files = [run_file(r) for r in runs[["uid", "run_id"]].to_dict("records")]
+    seen = {f: files.count(f) for f in files}
+    runs["_file"] = [  # two uids with one 12-digit prefix: spell them out
+        f if seen[f] == 1 else f"run-{safe_name(f'{r[0]}-{r[1]}')}.html"
+        for f, r in zip(files, zip(runs["uid"], runs["run_id"], strict=True), strict=True)
+    ]
+    return runs
+
+
+_RESULT_COLUMNS = (
+    "result_id",
+    "run_id",
+    "uid",
+    "label",
+    "run_started_at",
+    "case_key",
+    "case_id",
+    "workload",
+    "status",
+    "error",
+    "macs",
+    "parameters",
+    "bytes",
+    "median",
+    "q1",
+    "q3",
+    "iqr",
+    "noisy",
+    "n_samples",
+    "calls_per_sample",
+)
+
+
+def _prepare_results(results: pd.DataFrame | None, runs: pd.DataFrame) -> pd.DataFrame:
+    """The columns the pages use, in plain numpy dtypes (pandas' Arrow-backed strings and
+    masked integers are slow to slice into the hundreds of small groups a site needs)."""
+    results = pd.DataFrame() if results is None else results
+    results = with_param_columns(results)
+    columns: dict[str, Any] = {}
+    n = len(results)
+    for c in (*_RESULT_COLUMNS, *PARAM_COLUMNS):
+        if c not in results.columns:
+            nan = c in ("median", "q1", "q3", "iqr", "macs", "parameters", "bytes")
+            columns[c] = np.full(n, np.nan) if nan else np.full(n, None, dtype=object)
+            continue
+        col = results[c]
+        if c == "run_started_at":
+            columns[c] = pd.to_datetime(col, utc=True, errors="coerce")
+        elif isinstance(col.dtype, np.dtype) and col.dtype.kind in "iufb":
+            columns[c] = col.to_numpy()
+        elif c in ("median", "q1", "q3", "iqr", "macs", "parameters", "bytes"):
+            columns[c] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        elif pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+            columns[c] = col.to_numpy(dtype=float, na_value=np.nan)  # nullable Int64
+        else:
+            values = col.to_numpy(dtype=object, copy=True)
+            values[col.isna().to_numpy()] = None
+            columns[c] = values
+    # one constructor call: columns of one dtype share a block, so slicing stays cheap
+    frame = pd.DataFrame(
+        {
+            c: (
+                v.reset_index(drop=True)
+                if isinstance(v, pd.Series)
+                else pd.Series(v, dtype=object)
+                if v.dtype == object
+                else v
+            )
+            for c, v in columns.items()
+        }
+    )
+    frame = frame[frame["run_id"].isin(runs["run_id"])]
+    if frame["run_started_at"].isna().any():
+        starts = runs.set_index("run_id")["started_at"]
+        frame["run_started_at"] = frame["run_id"].map(starts)
+    return frame.reset_index(drop=True)
+
+
+def _prepare_marks(marks: pd.DataFrame | None) -> pd.DataFrame | None:
+    if marks is None or len(marks) == 0:
+        return None
+    m = marks[["case_key", "run_id", "verdict"]].dropna(subset=["verdict"])
+    keep = ~m["verdict"].astype(str).str.lower().isin(_NEUTRAL_VERDICTS)
+    return m[keep] if keep.any() else None

@@ -1,0 +1,189 @@
+"""The tables of a run page: speedup summary, networks, every result."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reports import html as h
+from reports._plot import Cols, records
+from reports.text import as_float, as_int, as_text, fmt_count, fmt_ms, num_text
+
+
+def speedup_summary(p: Cols) -> str:
+    c = Cols.of(
+        p,
+        (
+            "device",
+            "dtype",
+            "speedup",
+            "theory_speedup",
+            "efficiency",
+            "channels_out",
+            "batch",
+            "pair",
+        ),
+    )
+    rows = []
+    for (device, dtype), idx in c.groups(["device", "dtype"]):
+        speedup = c["speedup"][idx].astype(float)
+        best = int(idx[int(np.nanargmax(speedup))])
+        eff = float(np.nanmedian(c["efficiency"][idx].astype(float)))
+        rows.append(
+            [
+                h.cell(as_text(device)),
+                h.cell(as_text(dtype)),
+                h.cell(len(idx), cls="num"),
+                h.cell(
+                    f"{c['speedup'][best]:.2f}× (theory {c['theory_speedup'][best]:.2f}×)",
+                    sort=float(c["speedup"][best]),
+                    cls="num",
+                ),
+                h.cell(
+                    f"C_out {num_text(c['channels_out'][best])}, "
+                    f"batch {num_text(c['batch'][best])}, {c['pair'][best]}"
+                ),
+                h.cell(f"{eff:.0%}", sort=eff, cls="num"),
+                h.cell(int((speedup < 1).sum()), cls="num"),
+            ]
+        )
+    return h.table(
+        ["device", "dtype", "pairs", "best speedup", "at", "median efficiency", "slower than conv"],
+        rows,
+        table_id="speedup-summary",
+        numeric=("pairs", "best speedup", "median efficiency", "slower than conv"),
+    )
+
+
+def networks_table(rows: Cols) -> str:
+    order = {"MobileNet v1": 0, "Conv MobileNet": 1, "MobileNet v2": 2}
+    cols = [
+        "network",
+        "device",
+        "dtype",
+        "batch",
+        "alpha",
+        "resolution",
+        "macs_per_image",
+        "parameters",
+        "median",
+        "images_per_s",
+    ]
+    recs = sorted(
+        records(rows, cols),
+        key=lambda r: (
+            order.get(r["network"], 9),
+            str(r["device"]),
+            str(r["dtype"]),
+            as_float(r["batch"]) or 0,
+            -(r["alpha"] or 0),
+            -(r["resolution"] or 0),
+        ),
+    )
+    out = []
+    for r in recs:
+        out.append(
+            [
+                h.cell(r["network"]),
+                h.cell(as_text(r["device"])),
+                h.cell(as_text(r["dtype"])),
+                h.cell(num_text(r["batch"]), cls="num"),
+                h.cell(num_text(r["alpha"]), cls="num"),
+                h.cell(num_text(r["resolution"]), cls="num"),
+                h.cell(
+                    fmt_count(r["macs_per_image"]), sort=as_float(r["macs_per_image"]), cls="num"
+                ),
+                h.cell(fmt_count(r["parameters"]), sort=as_float(r["parameters"]), cls="num"),
+                h.cell(fmt_ms(r["median"]), sort=as_float(r["median"]), cls="num"),
+                h.cell(f"{r['images_per_s']:.4g}", sort=as_float(r["images_per_s"]), cls="num"),
+            ]
+        )
+    headers = [
+        "network",
+        "device",
+        "dtype",
+        "batch",
+        "α",
+        "resolution",
+        "MACs / image",
+        "parameters",
+        "median (ms)",
+        "images / s",
+    ]
+    return h.table(headers, out, table_id="networks-table", numeric=headers[3:])
+
+
+_TABLE_COLUMNS = (
+    "case_id",
+    "case_key",
+    "workload",
+    "device",
+    "dtype",
+    "batch",
+    "status",
+    "median",
+    "iqr",
+    "macs",
+    "noisy",
+    "n_samples",
+    "calls_per_sample",
+    "error",
+)
+
+
+def results_table(res: Cols) -> str:
+    if len(res) == 0:
+        return h.message("No results.")
+    order = {"failed": 0, "ok": 1, "skipped": 2}
+    recs = sorted(
+        records(res, _TABLE_COLUMNS),
+        key=lambda r: (order.get(r["status"], 3), str(r["workload"]), str(r["case_id"])),
+    )
+    rows = []
+    for r in recs:
+        status = as_text(r["status"])
+        med = as_float(r.get("median"))
+        iqr = as_float(r.get("iqr"))
+        macs = as_float(r.get("macs"))
+        rel = iqr / med if iqr is not None and med else None
+        achieved = macs / med if status == "ok" and macs and med else None
+        noisy = r.get("noisy") is True or r.get("noisy") == 1
+        n = as_float(r.get("n_samples"))
+        calls = as_int(r.get("calls_per_sample"))
+        rows.append(
+            [
+                h.cell(as_text(r["case_id"]), title=as_text(r.get("case_key"))),
+                h.cell(as_text(r["workload"])),
+                h.cell(as_text(r.get("device"))),
+                h.cell(as_text(r.get("dtype"))),
+                h.cell(num_text(r.get("batch")), cls="num"),
+                h.cell(status, cls=f"status-{status}"),
+                h.cell(fmt_ms(med), sort=med, cls="num"),
+                h.cell(f"{rel:.1%}" if rel is not None else "", sort=rel, cls="num"),
+                h.cell(
+                    "noisy" if noisy else "",
+                    cls="noisy" if noisy else None,
+                    title="IQR / median above 10%" if noisy else None,
+                ),
+                h.cell(fmt_count(achieved) if achieved else "", sort=achieved, cls="num"),
+                h.cell(fmt_count(macs), sort=macs, cls="num"),
+                h.cell(f"{int(n)} × {calls}" if n else "", sort=n, cls="num"),
+                h.cell(as_text(r.get("error")), cls="error"),
+            ]
+        )
+    headers = [
+        "case",
+        "workload",
+        "device",
+        "dtype",
+        "batch",
+        "status",
+        "median (ms)",
+        "IQR / median",
+        "noisy",
+        "MAC/s",
+        "MACs",
+        "samples × calls",
+        "error",
+    ]
+    numeric = ("batch", "median (ms)", "IQR / median", "MAC/s", "MACs", "samples × calls")
+    return h.table(headers, rows, table_id="results-table", numeric=numeric)

@@ -1,0 +1,557 @@
+"""Synthetic ``runs`` and ``results`` frames shaped like those of ``results.frames``.
+
+Realistic enough for reports and their tests: several runs of a nightly suite over two
+devices (cpu float32, cuda float16), conv / separable / depthwise / pointwise over
+channels 32..512 at batch 1 and 8, a separable_block, an inverted_residual, MobileNet v1,
+Conv MobileNet and v2 over α and resolution, failed and skipped rows, and the devices'
+measured peaks in the environment. Timings follow a small roofline model, so depthwise
+convolution comes out memory-bound and the separable speedup falls short of theory.
+
+``make_frames()`` makes 100 results per run (``n_runs=100`` gives 10,000 results).
+No torch, no harness: only numpy and pandas.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+CHANNELS = (32, 64, 128, 256, 512)
+BATCHES = (1, 8)
+DEVICES = {"cpu": "float32", "cuda": "float16"}
+DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+# shaped like harness.peaks.measure_peaks: float32 matmul peak, per-dtype peaks, a copy
+PEAKS = {
+    "cpu": {
+        "macs_per_s": 2.0e11,
+        "macs_per_s_by_dtype": {"float32": 2.0e11},
+        "bytes_per_s": 4.0e10,
+        "method": "synthetic",
+    },
+    "cuda": {
+        "macs_per_s": 2.5e13,
+        "macs_per_s_by_dtype": {"float32": 2.5e13, "float16": 4.0e14},
+        "bytes_per_s": 3.0e12,
+        "method": "synthetic",
+    },
+}
+OVERHEAD_S = {"cpu": 4e-6, "cuda": 9e-6}
+# fraction of peak compute / bandwidth each kind of kernel reaches
+EFFICIENCY = {"conv": (0.55, 0.6), "pointwise": (0.5, 0.6), "depthwise": (0.05, 0.55)}
+
+GEOMETRY_DEFAULTS = {"size": 56, "kernel": 3, "stride": 1}
+COMMON_DEFAULTS = {
+    "memory_format": "contiguous",
+    "threads": None,
+    "cudnn_benchmark": True,
+}
+NETWORK_MACS = {  # per image at alpha 1, resolution 224
+    ("mobilenet_v1", "separable"): 569e6,
+    ("mobilenet_v1", "standard"): 4866e6,
+    ("mobilenet_v2", None): 300e6,
+}
+NETWORK_PARAMS = {
+    ("mobilenet_v1", "separable"): 4_231_976,
+    ("mobilenet_v1", "standard"): 29_300_000,
+    ("mobilenet_v2", None): 3_504_872,
+}
+NETWORK_LAYERS = {"mobilenet_v1": 28, "mobilenet_v2": 53}
+
+
+def case_list() -> list[tuple[str, dict[str, Any]]]:
+    """The 100 cases of one synthetic nightly run: (workload, full params)."""
+    cases: list[tuple[str, dict[str, Any]]] = []
+    for device, dtype in DEVICES.items():
+        for workload in ("conv", "separable", "depthwise", "pointwise"):
+            for channels in CHANNELS:
+                for batch in BATCHES:
+                    cases.append((workload, _geometry(channels, batch, device, dtype)))
+    for channels in (64, 256):
+        cases.append(("separable_block", _geometry(channels, 8, "cuda", "float16")))
+    for batch in BATCHES:
+        cases.append(
+            ("inverted_residual", {**_geometry(64, batch, "cuda", "float16"), "expand": 6})
+        )
+    sweeps = [(1.0, 224), (0.75, 224), (0.5, 224), (1.0, 192), (1.0, 160)]
+    for workload, conv in (
+        ("mobilenet_v1", "separable"),
+        ("mobilenet_v1", "standard"),
+        ("mobilenet_v2", None),
+    ):
+        for alpha, resolution in sweeps:
+            params = {
+                "alpha": alpha,
+                "resolution": resolution,
+                "classes": 1000,
+                "batch": 1,
+                "device": "cuda",
+                "dtype": "float16",
+                **COMMON_DEFAULTS,
+            }
+            if conv is not None:
+                params["conv"] = conv
+            cases.append((workload, params))
+    cases.append(
+        (
+            "mobilenet_v1",
+            {
+                "alpha": 1.0,
+                "resolution": 224,
+                "classes": 1000,
+                "conv": "separable",
+                "batch": 1,
+                "device": "cpu",
+                "dtype": "float32",
+                **COMMON_DEFAULTS,
+            },
+        )
+    )
+    assert len(cases) == 100, len(cases)
+    return cases
+
+
+def make_frames(
+    n_runs: int = 4,
+    *,
+    suites: tuple[str, ...] = ("nightly",),
+    seed: int = 0,
+    start: datetime | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(runs, results) for ``n_runs`` runs, cycling through ``suites``.
+
+    Run 0 is a laptop without a GPU (its cuda cases are skipped); every third run has a
+    failed case whose error message contains HTML; run 2 has no peaks in its environment;
+    run 1 (when there are at least three runs) was interrupted.
+    """
+    rng = np.random.default_rng(seed)
+    start = start or datetime(2025, 1, 1, 2, 0, tzinfo=UTC)
+    cases = case_list()
+    runs: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    result_id = 0
+    for i in range(n_runs):
+        run_id = i + 1
+        uid = hashlib.md5(f"run-{seed}-{i}".encode()).hexdigest()
+        suite = suites[i % len(suites)]
+        laptop = i == 0 and n_runs > 1
+        started = start + timedelta(days=i, minutes=int(rng.integers(0, 30)))
+        drift = float(rng.normal(1.0, 0.02))
+        env: dict[str, Any] = {"python": "3.11.9", "hostname": "laptop" if laptop else "h100-01"}
+        if i != 2:
+            env["peaks"] = {"cpu": PEAKS["cpu"]} if laptop else dict(PEAKS)
+        counts = {"ok": 0, "failed": 0, "skipped": 0}
+        t = started
+        for workload, params in cases:
+            result_id += 1
+            status, error = "ok", None
+            if laptop and params["device"] == "cuda":
+                status, error = "skipped", "device cuda is not available on this machine"
+            elif i % 3 == 1 and workload == "conv" and _big_cuda(params):
+                status = "failed"
+                error = "RuntimeError: CUDA out of memory. Tried to allocate <2.00 GiB> & more"
+            macs, n_params, n_bytes = cost(workload, params)
+            row: dict[str, Any] = {
+                "result_id": result_id,
+                "run_id": run_id,
+                "uid": uid,
+                "suite": suite,
+                "label": None,
+                "run_started_at": started,
+                "fingerprint": "laptop-fp" if laptop else "h100-fp",
+                "case_key": case_key(workload, params),
+                "case_id": case_id(workload, params),
+                "workload": workload,
+                "status": status,
+                "error": error,
+                "macs": macs,
+                "parameters": n_params,
+                "bytes": n_bytes,
+            }
+            row.update(_timing(workload, params, status, drift, i, n_runs, rng))
+            duration = 0.5 + float(rng.random()) if status == "ok" else 0.01
+            row["started_at"] = t
+            row["duration_s"] = duration
+            t += timedelta(seconds=duration)
+            row.update(params)
+            results.append(row)
+            counts[status] += 1
+        interrupted = i == 1 and n_runs >= 3
+        runs.append(
+            {
+                "run_id": run_id,
+                "uid": uid,
+                "suite": suite,
+                "label": "baseline" if i == 0 else None,
+                "status": "interrupted" if interrupted else "finished",
+                "started_at": started,
+                "finished_at": pd.NaT if interrupted else t,
+                "duration_s": np.nan if interrupted else (t - started).total_seconds(),
+                "commit": hashlib.sha1(f"c{i}".encode()).hexdigest(),
+                "fingerprint": "laptop-fp" if laptop else "h100-fp",
+                "group": None,
+                "shard": None,
+                "planned": len(cases),
+                "n_ok": counts["ok"],
+                "n_failed": counts["failed"],
+                "n_skipped": counts["skipped"],
+                "torch_version": "2.5.1",
+                "cpu_model": "AMD EPYC 7R13 Processor",
+                "gpu_name": None if laptop else "NVIDIA H100 80GB HBM3",
+                "environment": env,
+            }
+        )
+    return typed_runs(pd.DataFrame(runs)), typed_results(pd.DataFrame(results))
+
+
+# The dtypes of results.frames (copied, so that these tests need no SQLAlchemy): pandas'
+# nullable "string", "Int64" and "boolean", UTC timestamps, and convert_dtypes() on the
+# parameter columns.
+_TS = "datetime64[us, UTC]"
+RUN_DTYPES = {
+    "run_id": "int64",
+    "uid": "string",
+    "suite": "string",
+    "label": "string",
+    "status": "string",
+    "started_at": _TS,
+    "finished_at": _TS,
+    "duration_s": "float64",
+    "commit": "string",
+    "fingerprint": "string",
+    "group": "string",
+    "shard": "string",
+    "planned": "Int64",
+    "n_ok": "int64",
+    "n_failed": "int64",
+    "n_skipped": "int64",
+    "torch_version": "string",
+    "cpu_model": "string",
+    "gpu_name": "string",
+    "environment": "object",
+}
+RESULT_DTYPES = {
+    "result_id": "int64",
+    "run_id": "int64",
+    "uid": "string",
+    "suite": "string",
+    "label": "string",
+    "run_started_at": _TS,
+    "fingerprint": "string",
+    "case_key": "string",
+    "case_id": "string",
+    "workload": "string",
+    "status": "string",
+    "error": "string",
+    "macs": "Int64",
+    "parameters": "Int64",
+    "bytes": "Int64",
+    "median": "float64",
+    "q1": "float64",
+    "q3": "float64",
+    "iqr": "float64",
+    "mean": "float64",
+    "stdev": "float64",
+    "min": "float64",
+    "max": "float64",
+    "n_samples": "int64",
+    "calls_per_sample": "int64",
+    "target_met": "boolean",
+    "noisy": "boolean",
+    "started_at": _TS,
+    "duration_s": "float64",
+}
+
+
+def typed_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    return _typed(frame, RUN_DTYPES)
+
+
+def typed_results(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = _typed(frame, RESULT_DTYPES)
+    params = [c for c in frame.columns if c not in RESULT_DTYPES]
+    if params:
+        frame[params] = frame[params].convert_dtypes()
+    return frame
+
+
+def _typed(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    frame = frame.copy()
+    for c, dtype in dtypes.items():
+        if c not in frame.columns:
+            frame[c] = None
+        if dtype == _TS:
+            frame[c] = pd.to_datetime(frame[c], utc=True).astype(_TS)
+        elif dtype != "object":
+            frame[c] = frame[c].astype(dtype)
+    return frame
+
+
+def empty_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Frames of an empty database: the right columns, no rows."""
+    runs, results = make_frames(1)
+    return runs.iloc[0:0].copy(), results.iloc[0:0].copy()
+
+
+def _big_cuda(params: dict[str, Any]) -> bool:
+    return params.get("channels") == 512 and params["batch"] == 8 and params["device"] == "cuda"
+
+
+def _geometry(channels: int, batch: int, device: str, dtype: str) -> dict[str, Any]:
+    return {
+        "channels": channels,
+        "channels_out": channels,
+        **GEOMETRY_DEFAULTS,
+        "batch": batch,
+        "device": device,
+        "dtype": dtype,
+        **COMMON_DEFAULTS,
+    }
+
+
+def cost(workload: str, p: dict[str, Any]) -> tuple[int, int, int]:
+    """(MACs, parameters, minimum bytes) of one call, the whole batch included."""
+    db = DTYPE_BYTES[p["dtype"]]
+    b = p["batch"]
+    if workload.startswith("mobilenet"):
+        key = (workload, p.get("conv"))
+        scale = p["alpha"] ** 2 * (p["resolution"] / 224) ** 2
+        macs = int(NETWORK_MACS[key] * scale * b)
+        n_params = int(NETWORK_PARAMS[key] * p["alpha"] ** 2)
+        return macs, n_params, int(db * (n_params + b * 3 * p["resolution"] ** 2))
+    c, co, s, k = p["channels"], p["channels_out"], p["size"], p["kernel"]
+    hw = (s // p["stride"]) ** 2
+    parts = {
+        "conv": [(k * k * c * co * hw, k * k * c * co, c * s * s + co * hw)],
+        "depthwise": [(k * k * c * hw, k * k * c, c * s * s + c * hw)],
+        "pointwise": [(c * co * hw, c * co, c * s * s + co * hw)],
+    }
+    parts["separable"] = parts["depthwise"] + [(c * co * hw, c * co, c * hw + co * hw)]
+    parts["separable_block"] = parts["separable"]
+    e = c * p.get("expand", 6)
+    parts["inverted_residual"] = [
+        (c * e * s * s, c * e, c * s * s + e * s * s),
+        (k * k * e * hw, k * k * e, e * s * s + e * hw),
+        (e * c * hw, e * c, e * hw + c * hw),
+    ]
+    macs = sum(m for m, _, _ in parts[workload]) * b
+    n_params = sum(q for _, q, _ in parts[workload])
+    if workload in ("separable_block", "inverted_residual"):
+        n_params += 4 * co
+    n_bytes = db * sum(q + b * a for _, q, a in parts[workload])
+    return macs, n_params, n_bytes
+
+
+def _model_time(workload: str, p: dict[str, Any]) -> float:
+    device = p["device"]
+    peak = {**PEAKS[device]}
+    peak["macs_per_s"] = peak["macs_per_s_by_dtype"].get(p["dtype"], peak["macs_per_s"])
+    if workload.startswith("mobilenet"):
+        macs, _, n_bytes = cost(workload, p)
+        layers = NETWORK_LAYERS[workload] * (2 if p.get("conv") == "standard" else 1)
+        return layers * OVERHEAD_S[device] + macs / (peak["macs_per_s"] * 0.3)
+    if workload in ("separable", "separable_block"):
+        t = _model_time("depthwise", p) + _model_time("pointwise", p)
+        return t * (1.15 if workload == "separable_block" else 1.0)
+    if workload == "inverted_residual":
+        e = p["channels"] * p.get("expand", 6)
+        return (
+            _model_time("pointwise", {**p, "channels_out": e})
+            + _model_time("depthwise", {**p, "channels": e, "channels_out": e})
+            + _model_time("pointwise", {**p, "channels": e, "channels_out": p["channels"]})
+        )
+    macs, _, n_bytes = cost(workload, p)
+    eff_c, eff_b = EFFICIENCY[workload]
+    compute = macs / (peak["macs_per_s"] * eff_c)
+    memory = n_bytes / (peak["bytes_per_s"] * eff_b)
+    return OVERHEAD_S[device] + max(compute, memory)
+
+
+def _timing(
+    workload: str,
+    p: dict[str, Any],
+    status: str,
+    drift: float,
+    run_index: int,
+    n_runs: int,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    nan = float("nan")
+    if status != "ok":
+        return {
+            **dict.fromkeys(("median", "q1", "q3", "iqr", "mean", "stdev", "min", "max"), nan),
+            "n_samples": 0,
+            "calls_per_sample": 0,
+            "target_met": None,
+            "noisy": False,
+        }
+    median = _model_time(workload, p) * drift * float(rng.lognormal(0.0, 0.03))
+    # a regression in the last two runs, for the trends page
+    if workload == "depthwise" and p.get("channels") == 256 and run_index >= n_runs - 2 > 1:
+        median *= 1.3
+    rel = float(rng.uniform(0.005, 0.04)) if rng.random() > 0.05 else float(rng.uniform(0.11, 0.2))
+    q1, q3 = median * (1 - rel / 2), median * (1 + rel / 2)
+    n = int(rng.integers(10, 60))
+    return {
+        "median": median,
+        "q1": q1,
+        "q3": q3,
+        "iqr": q3 - q1,
+        "mean": median * (1 + rel / 10),
+        "stdev": median * rel * 0.7,
+        "min": median * (1 - rel),
+        "max": median * (1 + 2 * rel),
+        "n_samples": n,
+        "calls_per_sample": max(1, int(1e-3 / median)),
+        "target_met": rel <= 0.05,
+        "noisy": rel > 0.10,
+    }
+
+
+def case_key(workload: str, params: dict[str, Any]) -> str:
+    ident = json.dumps({"workload": workload, "params": params}, sort_keys=True)
+    return hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+
+def case_id(workload: str, params: dict[str, Any]) -> str:
+    shown = [
+        k
+        for k in ("channels", "alpha", "resolution", "conv", "batch", "device", "dtype")
+        if k in params and params[k] is not None
+    ]
+    return f"{workload}[" + ",".join(f"{k}={params[k]}" for k in shown) + "]"
+
+
+def result(
+    workload: str,
+    *,
+    run_id: int = 1,
+    status: str = "ok",
+    median: float | None = 1e-3,
+    macs: int | None = None,
+    error: str | None = None,
+    **params: Any,
+) -> dict[str, Any]:
+    """One hand-made results row: geometry workloads get the default geometry and the
+    cost model's MACs unless given; ``median`` None means no timing."""
+    if workload.startswith("mobilenet"):
+        full = {
+            "alpha": 1.0,
+            "resolution": 224,
+            "classes": 1000,
+            "batch": 1,
+            "device": "cuda",
+            "dtype": "float16",
+            **COMMON_DEFAULTS,
+        }
+        if workload == "mobilenet_v1":
+            full["conv"] = "separable"
+    else:
+        full = _geometry(64, 1, "cpu", "float32")
+    full.update(params)
+    if "channels" in params and "channels_out" not in params and "channels" in full:
+        full["channels_out"] = params["channels"]
+    cost_macs, n_params, n_bytes = cost(workload, full)
+    ok = status == "ok" and median is not None
+    m = float(median) if ok else float("nan")
+    return {
+        "result_id": None,
+        "run_id": run_id,
+        "uid": _uid(run_id),
+        "suite": "hand",
+        "label": None,
+        "run_started_at": datetime(2025, 1, run_id, tzinfo=UTC),
+        "fingerprint": "fp",
+        "case_key": case_key(workload, full),
+        "case_id": case_id(workload, full),
+        "workload": workload,
+        "status": status,
+        "error": error,
+        "macs": cost_macs if macs is None else macs,
+        "parameters": n_params,
+        "bytes": n_bytes,
+        "median": m,
+        "q1": m * 0.98,
+        "q3": m * 1.02,
+        "iqr": m * 0.04,
+        "mean": m,
+        "stdev": m * 0.01,
+        "min": m * 0.95,
+        "max": m * 1.1,
+        "n_samples": 20 if ok else 0,
+        "calls_per_sample": 1,
+        "target_met": ok or None,
+        "noisy": False,
+        "started_at": datetime(2025, 1, run_id, tzinfo=UTC),
+        "duration_s": 0.5,
+        **full,
+    }
+
+
+def _uid(run_id: int) -> str:
+    return hashlib.md5(f"hand-{run_id}".encode()).hexdigest()
+
+
+def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A results frame from ``result`` rows, with every parameter column present, in the
+    dtypes of results.frames."""
+    frame = pd.DataFrame(rows)
+    for c in (
+        "batch",
+        "channels",
+        "channels_out",
+        "size",
+        "kernel",
+        "stride",
+        "expand",
+        "alpha",
+        "resolution",
+        "classes",
+        "conv",
+        "device",
+        "dtype",
+        "memory_format",
+        "threads",
+        "cudnn_benchmark",
+    ):
+        if c not in frame.columns:
+            frame[c] = None
+    frame["result_id"] = range(1, len(frame) + 1)
+    return typed_results(frame)
+
+
+def runs_for(results: pd.DataFrame, **overrides: Any) -> pd.DataFrame:
+    """A runs frame with one finished run per run_id in ``results``."""
+    rows = []
+    for run_id, g in results.groupby("run_id"):
+        counts = g["status"].value_counts()
+        rows.append(
+            {
+                "run_id": int(run_id),
+                "uid": _uid(int(run_id)),
+                "suite": "hand",
+                "label": None,
+                "status": "finished",
+                "started_at": datetime(2025, 1, int(run_id), tzinfo=UTC),
+                "finished_at": datetime(2025, 1, int(run_id), 1, tzinfo=UTC),
+                "duration_s": 3600.0,
+                "commit": "abc",
+                "fingerprint": "fp",
+                "group": None,
+                "shard": None,
+                "planned": len(g),
+                "n_ok": int(counts.get("ok", 0)),
+                "n_failed": int(counts.get("failed", 0)),
+                "n_skipped": int(counts.get("skipped", 0)),
+                "torch_version": "2.5.1",
+                "cpu_model": "cpu",
+                "gpu_name": None,
+                "environment": {},
+                **overrides,
+            }
+        )
+    return typed_runs(pd.DataFrame(rows))
