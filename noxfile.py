@@ -1,10 +1,12 @@
-"""Developer sessions. `nox` runs tests and lint; `nox -s gpu|perf` on purpose."""
+"""Developer sessions. `nox` runs tests and lint; `nox -s gpu|perf|nightly` on purpose."""
 
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 
 import nox
+import nox.command
 
 nox.options.sessions = ["tests", "lint"]
 nox.options.reuse_existing_virtualenvs = True
@@ -56,3 +58,41 @@ def perf(session: nox.Session) -> None:
         "no:cacheprovider",
         *session.posargs,
     )
+
+
+@nox.session(default=False)
+def nightly(session: nox.Session) -> None:
+    """What the nightly workflow runs, here: a shard, regressions, compare, report.
+
+    As .github/workflows/nightly.yml: one shard of the `nightly` suite, then the
+    regression check, the comparison with the previous nightly, and the report site.
+    `nox -s nightly` runs the whole suite as shard 1/1; `nox -s nightly -- 2/4` runs
+    shard 2 of 4. BENCH_DB picks the database (default: .bench/results.db). Fails at the
+    end, like the workflow, when a regression was found; the report is built anyway.
+    """
+    install(session, "postgres")
+    shard = session.posargs[0] if session.posargs else "1/1"
+    group = f"nightly-local-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+    # Exit 1 means a case failed: its row says why, and the analysis still runs.
+    args = ["nightly", "--shard", shard, "--label", "nightly", "--group", group]
+    session.run("bench", "run", *args, success_codes=[0, 1])
+    failed: list[str] = []
+
+    def check(*args: str) -> None:
+        try:
+            session.run("bench", *args)
+        except nox.command.CommandFailed:
+            failed.append(args[0])
+
+    check("regressions", "--suite", "nightly", "--label", "nightly")
+    names = session.run(
+        "bench", "groups", "--suite", "nightly", "--label", "nightly", "--names", silent=True
+    )
+    previous = next((g for g in str(names or "").split() if g != group), None)
+    if previous:
+        check("compare", f"group:{previous}", f"group:{group}")
+    else:
+        session.log("no previous nightly to compare with")
+    session.run("bench", "report", "--label", "nightly", "--out", "site")
+    if failed:
+        session.error(f"performance regression (or the check could not run): {', '.join(failed)}")

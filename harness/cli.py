@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -101,7 +102,7 @@ def list_cmd(suite: str, as_json: bool, device: str | None, filters: tuple[str, 
 
 
 @cli.command("run")
-@click.argument("suite")
+@click.argument("suite", required=False)
 @db_option
 @click.option("--device", default=None, help="Run every case on this device (cpu, cuda, cuda:1).")
 @click.option(
@@ -112,6 +113,37 @@ def list_cmd(suite: str, as_json: bool, device: str | None, filters: tuple[str, 
     help="Keep cases whose AXIS equals VALUE; repeat to combine.",
 )
 @click.option("--label", default=None, help="A label for the run, e.g. nightly or a branch.")
+@click.option(
+    "--shard",
+    default=None,
+    metavar="I/N",
+    help="Run only the I-th of N disjoint parts of the cases (chosen by case key).",
+)
+@click.option(
+    "--group",
+    default=None,
+    help="Name shared by the shards of one logical run (compare them as group:NAME).",
+)
+@click.option(
+    "--resume",
+    default=None,
+    metavar="RUN",
+    help="Run the cases RUN lacks (after Ctrl-C or a killed job), adding to it. No SUITE.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --resume: go on although the suite changed, the machine differs or the "
+    "run looks alive.",
+)
+@click.option(
+    "--isolation",
+    type=click.Choice(["process", "inline"]),
+    default="process",
+    show_default=True,
+    help="process: cases run in a worker process per device, so a case that crashes is "
+    "a failed row; inline: in this process (a crash ends the run).",
+)
 @click.option("--dry-run", is_flag=True, help="Validate and list the cases; time nothing.")
 @click.option(
     "--peaks/--no-peaks",
@@ -119,45 +151,117 @@ def list_cmd(suite: str, as_json: bool, device: str | None, filters: tuple[str, 
     help="Measure the devices' peak MAC/s and bandwidth for the roofline.",
 )
 def run_cmd(
-    suite: str,
+    suite: str | None,
     db: str | None,
     device: str | None,
     filters: tuple[str, ...],
     label: str | None,
+    shard: str | None,
+    group: str | None,
+    resume: str | None,
+    force: bool,
+    isolation: str,
     dry_run: bool,
     peaks: bool,
 ) -> None:
-    """Time every case of SUITE and store the results."""
-    from harness.runner import plan
+    """Time every case of SUITE (a built-in name or a .toml path) and store the results."""
+    from harness.runner import PlanSpec, Shard, plan, run_suite, suite_source
     from harness.suites import load_suite
+    from results.errors import UsageError
 
+    if resume is not None:
+        given = {"SUITE": suite, "--device": device, "--filter": filters, "--label": label}
+        given.update({"--shard": shard, "--group": group})
+        if extra := [name for name, value in given.items() if value]:
+            raise UsageError(
+                f"--resume plans the run as it was first planned; drop {', '.join(extra)}"
+            )
+        _resume(resume, db, force=force, isolation=isolation, dry_run=dry_run)
+        return
+    if suite is None:
+        raise UsageError("give a SUITE to run, or --resume RUN")
+    if force:
+        raise UsageError("--force goes with --resume")
     s = load_suite(suite)
-    cases = plan(s, device=device, filters=list(filters))
+    spec = PlanSpec(
+        source=suite_source(suite),
+        device=device,
+        filters=filters,
+        shard=Shard.parse(shard) if shard is not None else None,
+    )
+    cases = plan(s, device=device, filters=list(filters), shard=spec.shard)
     if dry_run:
-        for c in cases:
-            click.echo(f"{c.key}  {c.id}")
-        click.echo(f"{len(cases)} cases would run; nothing was timed or written.")
+        _list_dry(cases)
         return
     store = open_store(db, create=True)
     try:
-        outcome = _run_with_progress(s, cases, store, label=label, peaks=peaks)
+        outcome = _with_progress(
+            s.name,
+            len(cases),
+            lambda progress: run_suite(
+                s,
+                cases,
+                store,
+                label=label,
+                group=group,
+                spec=spec,
+                peaks=peaks,
+                progress=progress,
+                isolation=isolation,
+            ),
+        )
     finally:
         store.close()
+    _report(outcome, store.url)
+
+
+def _resume(ref: str, db: str | None, *, force: bool, isolation: str, dry_run: bool) -> None:
+    from harness.runner import plan_resume, resume_run
+
+    store = open_store(db)
+    try:
+        todo = plan_resume(store, ref, force=force)
+        if not todo.cases:
+            click.echo(f"run {todo.run.uid[:8]}: every case has a result; nothing to run", err=True)
+        if dry_run:
+            _list_dry(todo.cases)
+            return
+        outcome = _with_progress(
+            f"{todo.suite.name} (resuming {todo.run.uid[:8]})",
+            len(todo.cases),
+            lambda progress: resume_run(
+                todo, store, force=force, progress=progress, isolation=isolation
+            ),
+        )
+    finally:
+        store.close()
+    _report(outcome, store.url)
+
+
+def _list_dry(cases) -> None:
+    for c in cases:
+        click.echo(f"{c.key}  {c.id}")
+    click.echo(f"{len(cases)} cases would run; nothing was timed or written.")
+
+
+def _report(outcome, url: str) -> None:
+    """The cases run now, then the whole run's counts; exit 1 if any case of it failed."""
     from harness.formatting import results_table
 
-    click.echo(results_table(outcome.results))
-    counts = {k: sum(r.status == k for r in outcome.results) for k in ("ok", "failed", "skipped")}
+    if outcome.results:
+        click.echo(results_table(outcome.results))
+    counts = outcome.run.counts
+    ok, failed, skipped = (counts.get(k, 0) for k in ("ok", "failed", "skipped"))
     click.echo(
-        f"\nrun {outcome.run.uid[:8]} (id {outcome.run.id}): {counts['ok']} ok, "
-        f"{counts['failed']} failed, {counts['skipped']} skipped; stored in {store.url}"
+        f"\nrun {outcome.run.uid[:8]} (id {outcome.run.id}): {ok} ok, {failed} failed, "
+        f"{skipped} skipped; stored in {url}"
     )
-    if outcome.failed:
+    if failed:
         sys.exit(1)
 
 
-def _run_with_progress(s, cases, store, **kw):
-    from harness.runner import run_suite
-
+def _with_progress(title: str, total: int, work: Callable[[Any], Any]) -> Any:
+    """Call ``work(progress)`` under a progress bar of ``total`` cases on stderr."""
     start = time.monotonic()
     current = {"text": ""}
 
@@ -165,8 +269,8 @@ def _run_with_progress(s, cases, store, **kw):
         return current["text"]
 
     with click.progressbar(
-        length=len(cases),
-        label=f"{s.name}",
+        length=total,
+        label=title,
         file=sys.stderr,
         item_show_func=show,
         show_eta=False,
@@ -181,7 +285,7 @@ def _run_with_progress(s, cases, store, **kw):
             else:
                 bar.render_progress()
 
-        return run_suite(s, cases, store, progress=progress, **kw)
+        return work(progress)
 
 
 # Each module adds its commands; kept apart so the modules stay small and the

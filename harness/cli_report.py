@@ -15,10 +15,16 @@ def register(cli: click.Group) -> None:
     @db_option
     @click.option("--suite", default=None, help="Only runs of this suite.")
     @click.option("--label", default=None, help="Only runs with this label.")
-    @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
-                  help="Site folder. Default: 'report' beside the SQLite database.")
-    def report_cmd(runs: tuple[str, ...], db: str | None, suite: str | None,
-                   label: str | None, out: str | None) -> None:
+    @click.option(
+        "--out",
+        "out",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="Site folder. Default: 'report' beside the SQLite database.",
+    )
+    def report_cmd(
+        runs: tuple[str, ...], db: str | None, suite: str | None, label: str | None, out: str | None
+    ) -> None:
         """Write the HTML site for RUNS (default: every run in the database)."""
         from reports.site import build_site
         from results.frames import results_frame, runs_frame

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import click
 
@@ -18,11 +19,17 @@ def register(cli: click.Group) -> None:
     @click.option("--label", default=None)
     @click.option("--json", "as_json", is_flag=True)
     def runs_cmd(db, suite, label, as_json) -> None:
-        """List the runs in the database, newest first."""
+        """List the runs in the database, newest first.
+
+        A run shown as `stale` is stored as running but has sent no heartbeat for
+        $BENCH_STALE_AFTER seconds (default 600): its process most likely died; finish
+        it with `bench run --resume RUN`.
+        """
         with open_store(db) as store:
             runs = store.runs(suite=suite, label=label)
+        now = datetime.now(UTC)  # one clock for every row: "stale" is derived, not stored
         if as_json:
-            click.echo(json.dumps([_run_json(r) for r in runs], indent=1))
+            click.echo(json.dumps([_run_json(r, now) for r in runs], indent=1))
             return
         rows = []
         for r in runs:
@@ -34,7 +41,7 @@ def register(cli: click.Group) -> None:
                     r.uid[:8],
                     r.suite,
                     r.label or "",
-                    r.status,
+                    r.shown_status(now),
                     r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
                     seconds(dur),
                     f"{c.get('ok', 0)}/{c.get('failed', 0)}/{c.get('skipped', 0)}",
@@ -72,13 +79,13 @@ def register(cli: click.Group) -> None:
             r = store.resolve_run(run)
             results = store.results(r.id)
         if as_json:
-            out = _run_json(r)
+            out = _run_json(r, datetime.now(UTC))
             out["results"] = [_result_json(x) for x in results]
             click.echo(json.dumps(out, indent=1))
             return
         click.echo(
             f"run {r.uid[:8]} (id {r.id}) suite {r.suite} label {r.label or '-'} "
-            f"status {r.status} started {r.started_at:%Y-%m-%d %H:%M:%S} UTC"
+            f"status {r.shown_status()} started {r.started_at:%Y-%m-%d %H:%M:%S} UTC"
         )
         click.echo(results_table(results) if results else "no results")
 
@@ -105,16 +112,17 @@ def register(cli: click.Group) -> None:
             click.echo(f"wrote {out}", err=True)
 
 
-def _run_json(r) -> dict:
+def _run_json(r, now: datetime) -> dict:
     return {
         "id": r.id,
         "uid": r.uid,
         "suite": r.suite,
         "suite_digest": r.suite_digest,
         "label": r.label,
-        "status": str(r.status),
+        "status": r.shown_status(now),  # "stale": running, but its heartbeat stopped
         "started_at": r.started_at.isoformat(),
         "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+        "heartbeat_at": r.heartbeat_at.isoformat() if r.heartbeat_at else None,
         "commit": r.commit,
         "fingerprint": r.fingerprint,
         "group": r.group,

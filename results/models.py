@@ -89,6 +89,9 @@ class Run(Base):
     shard: Mapped[str | None] = mapped_column(String(32))
     planned: Mapped[int | None] = mapped_column(Integer)
     environment_id: Mapped[int] = mapped_column(ForeignKey("environments.id"))
+    # how the run was planned, for --resume (revision 0002); null: cannot be resumed
+    suite_source: Mapped[str | None] = mapped_column(Text)  # built-in name or absolute path
+    plan: Mapped[dict[str, Any] | None]  # {"device": str | None, "filters": [str, ...]}
 
 
 class Result(Base):

@@ -7,10 +7,13 @@ the reports and users' own scripts share one vocabulary.
 from __future__ import annotations
 
 import enum
+import math
+import os
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from results.errors import UsageError
 from results.stats import Stats, summarize
 
 
@@ -24,6 +27,24 @@ class RunStatus(enum.StrEnum):
     RUNNING = "running"
     FINISHED = "finished"  # every case has a row; some may be failed or skipped
     INTERRUPTED = "interrupted"  # Ctrl-C, or a crash detected by a stale heartbeat
+
+
+STALE_AFTER_ENV = "BENCH_STALE_AFTER"
+DEFAULT_STALE_AFTER = timedelta(minutes=10)  # runners beat every ~30 s
+
+
+def stale_after() -> timedelta:
+    """How long a running run may stay silent: $BENCH_STALE_AFTER seconds, else 10 min."""
+    raw = os.environ.get(STALE_AFTER_ENV)
+    if not raw:
+        return DEFAULT_STALE_AFTER
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise UsageError(f"{STALE_AFTER_ENV}={raw!r}: expected a positive number of seconds")
+    return timedelta(seconds=seconds)
 
 
 @dataclass
@@ -43,10 +64,27 @@ class RunRecord:
     shard: str | None = None  # "I/N"
     heartbeat_at: datetime | None = None
     planned: int | None = None  # number of cases this run intends to execute
+    suite_source: str | None = None  # built-in name or absolute path: what --resume loads
+    plan: dict[str, Any] | None = None  # {"device": ..., "filters": [...]}: for --resume
     # assigned by the store
     id: int | None = None
     uid: str | None = None
     counts: dict[str, int] = field(default_factory=dict)  # status -> count, filled on read
+
+    def is_stale(self, now: datetime | None = None, after: timedelta | None = None) -> bool:
+        """Running, but silent for longer than ``after``: its process was most likely killed.
+
+        Derived on read, never written: a reader cannot tell a dead runner from a slow
+        network, and a runner that wakes up again goes on writing its rows.
+        """
+        if self.status != RunStatus.RUNNING:
+            return False
+        last = self.heartbeat_at or self.started_at
+        return (now or datetime.now(UTC)) - last > (after or stale_after())
+
+    def shown_status(self, now: datetime | None = None) -> str:
+        """``stale`` for a stale run, else the stored status."""
+        return "stale" if self.is_stale(now) else str(self.status)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Connection, Engine, exc, func, select, update
+from sqlalchemy import Connection, Engine, delete, exc, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
@@ -129,6 +129,8 @@ class Store:
                     shard=run.shard,
                     planned=run.planned,
                     environment_id=env_id,
+                    suite_source=run.suite_source,
+                    plan=run.plan,
                 )
             ).inserted_primary_key[0]
         return replace(run, id=run_id, uid=uid, counts={})
@@ -161,6 +163,26 @@ class Store:
 
     def heartbeat(self, run_id: int) -> None:
         self._update_run(run_id, heartbeat_at=datetime.now(UTC))
+
+    def reopen_run(self, run_id: int, *, quiet_since: datetime | None = None) -> bool:
+        """Mark a run running again for ``--resume``; its skipped rows go (they may run now).
+
+        With ``quiet_since``, a run that is running and beat after that moment is left
+        alone and False comes back: two resumers of one stale run cannot both take it.
+        """
+        now = datetime.now(UTC)
+        running = {"status": str(RunStatus.RUNNING), "finished_at": None, "heartbeat_at": now}
+        query = update(Run).where(Run.id == run_id).values(**running)
+        if quiet_since is not None:
+            last = func.coalesce(Run.heartbeat_at, Run.started_at)
+            query = query.where((Run.status != str(RunStatus.RUNNING)) | (last < quiet_since))
+        with self._writer.begin() as conn:
+            self._require_run(conn, run_id)
+            if conn.execute(query).rowcount == 0:
+                return False
+            skipped = Result.run_id == run_id, Result.status == str(CaseStatus.SKIPPED)
+            conn.execute(delete(Result).where(*skipped))
+        return True
 
     def _update_run(self, run_id: int, **values: Any) -> None:
         with self._writer.begin() as conn:
@@ -323,6 +345,8 @@ def _run_record(row: Any, counts: dict[str, int]) -> RunRecord:
         shard=row.shard,
         heartbeat_at=row.heartbeat_at,
         planned=row.planned,
+        suite_source=row.suite_source,
+        plan=row.plan,
         counts=counts,
     )
 

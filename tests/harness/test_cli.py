@@ -79,7 +79,7 @@ def test_failed_case_exits_1(env, monkeypatch) -> None:
         raise RuntimeError("kaput")
 
     monkeypatch.setattr(execute, "prepare", prepare)
-    r = bench("run", "tiny.toml", "--no-peaks", "--filter", "channels=8")
+    r = bench("run", "tiny.toml", "--no-peaks", "--filter", "channels=8", "--isolation", "inline")
     assert r.exit_code == 1
     assert "failed: RuntimeError: kaput" in r.output
 

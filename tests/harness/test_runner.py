@@ -69,7 +69,7 @@ def test_a_failing_case_is_a_row_and_the_run_goes_on(suite, store, monkeypatch) 
         return real(case)
 
     monkeypatch.setattr(execute, "prepare", prepare)
-    outcome = run_suite(suite, suite.cases, store, peaks=False)
+    outcome = run_suite(suite, suite.cases, store, peaks=False, isolation="inline")
     statuses = {r.case_id: r.status for r in store.results(outcome.run.id)}
     assert list(statuses.values()).count(CaseStatus.FAILED) == 1
     assert outcome.failed == 1
@@ -86,14 +86,14 @@ def test_out_of_memory_is_a_failed_row(suite, store, monkeypatch) -> None:
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(execute, "prepare", prepare)
-    outcome = run_suite(suite, suite.cases[:1], store, peaks=False)
+    outcome = run_suite(suite, suite.cases[:1], store, peaks=False, isolation="inline")
     assert outcome.results[0].status == CaseStatus.FAILED
     assert "OutOfMemoryError" in outcome.results[0].error
 
 
 def test_unavailable_device_is_skipped_with_reason(suite, store, monkeypatch) -> None:
     monkeypatch.setattr(execute, "unavailable", lambda d, t: "no CUDA device on this machine")
-    outcome = run_suite(suite, suite.cases[:2], store, peaks=False)
+    outcome = run_suite(suite, suite.cases[:2], store, peaks=False, isolation="inline")
     assert [r.status for r in outcome.results] == [CaseStatus.SKIPPED] * 2
     assert outcome.results[0].error == "no CUDA device on this machine"
     assert outcome.failed == 0
@@ -126,7 +126,7 @@ def test_interrupt_keeps_finished_cases_and_marks_the_run(suite, store, monkeypa
 
     monkeypatch.setattr(execute, "run_case", run_case)
     with pytest.raises(RunInterrupted) as info:
-        run_suite(suite, suite.cases, store, peaks=False)
+        run_suite(suite, suite.cases, store, peaks=False, isolation="inline")
     assert info.value.exit_code == 130
     run = store.runs()[0]
     assert run.status == RunStatus.INTERRUPTED
@@ -151,7 +151,7 @@ def test_threads_are_set_for_the_case_and_restored(store, monkeypatch) -> None:
         return real(case)
 
     monkeypatch.setattr(execute, "prepare", prepare)
-    run_suite(s, s.cases, store, peaks=False)
+    run_suite(s, s.cases, store, peaks=False, isolation="inline")
     assert seen == [1]
     assert torch.get_num_threads() == before
 

@@ -47,6 +47,8 @@ def test_host_timer_agrees_with_torch_benchmark(benchmark) -> None:
         ratio=ratio,
         case=case.id,
     )
-    print(f"\nbench {statistics.median(ours) * 1e6:.1f} us, "
-          f"torch.utils.benchmark {statistics.median(theirs) * 1e6:.1f} us, ratio {ratio:.3f}")
+    print(
+        f"\nbench {statistics.median(ours) * 1e6:.1f} us, "
+        f"torch.utils.benchmark {statistics.median(theirs) * 1e6:.1f} us, ratio {ratio:.3f}"
+    )
     assert abs(ratio - 1) < 0.05

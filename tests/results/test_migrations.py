@@ -29,14 +29,14 @@ def _config(conn, location: Path = MIGRATIONS_DIR) -> Config:
     return cfg
 
 
-def test_head_is_0001():
-    assert head_revision() == "0001"
+def test_head_is_0002():
+    assert head_revision() == "0002"
 
 
 def test_upgrade_from_empty_matches_models(db_url):
     with Store.open(db_url, create=True) as store, store.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert ctx.get_current_revision() == "0001"
+        assert ctx.get_current_revision() == "0002"
         assert compare_metadata(ctx, Base.metadata) == []
         tables = set(inspect(conn).get_table_names())
     assert tables == {"alembic_version", "environments", "runs", "results"}
@@ -53,12 +53,12 @@ def test_comparison_detects_a_missing_column(db_url):
 
 
 def test_reader_upgrades_an_older_schema(db_url):
-    # Only one revision exists, so "older" is base: downgrade, then let a reader upgrade.
+    # "Older" is base here (tests/results/test_migration_0002.py starts from 0001).
     with Store.open(db_url, create=True) as store, store.engine.begin() as conn:
         command.downgrade(_config(conn), "base")
         assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
     with Store.open(db_url) as store, store.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0001"
+        assert MigrationContext.configure(conn).get_current_revision() == "0002"
         assert store.runs() == []
 
 
@@ -73,7 +73,7 @@ def test_newer_revision_is_refused_and_file_unchanged(tmp_path):
             Store.open(url, create=create)
         assert str(err.value) == (
             f"{path}: database schema is at revision 0002_from_the_future, newer than this "
-            "bench knows (head 0001); upgrade bench"
+            "bench knows (head 0002); upgrade bench"
         )
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
@@ -106,9 +106,9 @@ def test_revision_template_renders_valid_python(tmp_path):
     """script.py.mako (used by `alembic revision`) produces a module that compiles."""
     location = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, location, ignore=shutil.ignore_patterns("__pycache__"))
-    command.revision(_config(None, location), message="add a thing", rev_id="0002")
-    (new,) = (location / "versions").glob("0002_*.py")
+    command.revision(_config(None, location), message="add a thing", rev_id="0003")
+    (new,) = (location / "versions").glob("0003_*.py")
     source = new.read_text()
     compile(source, str(new), "exec")
-    assert "revision: str = '0002'" in source and "down_revision" in source
-    assert "'0001'" in source
+    assert "revision: str = '0003'" in source and "down_revision" in source
+    assert "'0002'" in source

@@ -1,0 +1,134 @@
+"""Sharding: N shards partition a suite exactly, the same way in every process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+from fleet_helpers import suite_text
+
+from harness.cli import cli
+from harness.cli_fleet import groups_of
+from harness.runner import Shard, plan
+from harness.suites import load_suite, parse_suite
+from results.errors import UsageError
+from results.records import RunRecord, RunStatus
+from results.store import Store
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7])
+def test_shards_partition_the_suite(n: int) -> None:
+    suite = load_suite("conv")  # 600 cases
+    everything = [c.key for c in plan(suite)]
+    shards = [[c.key for c in plan(suite, shard=Shard(i, n))] for i in range(1, n + 1)]
+    seen = [key for shard in shards for key in shard]
+    assert sorted(seen) == sorted(everything)  # union = all, and no case twice
+    assert len(set(seen)) == len(seen)
+    if n > 1:  # by key, not by position: every shard gets a fair share
+        assert min(map(len, shards)) > len(everything) / n / 2
+
+
+def test_shards_apply_after_device_and_filters() -> None:
+    suite = load_suite("conv")
+    chosen = plan(suite, device="cuda", filters=["batch=1"])
+    halves = [plan(suite, device="cuda", filters=["batch=1"], shard=Shard(i, 2)) for i in (1, 2)]
+    assert sorted(c.key for h in halves for c in h) == sorted(c.key for c in chosen)
+
+
+def test_shards_are_the_same_in_another_process() -> None:
+    """Case keys (and so shards) do not depend on hash seeds or process state."""
+    here = [c.key for c in plan(load_suite("conv"), shard=Shard(2, 3))]
+    out = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", "conv", "--shard", "2/3", "--dry-run"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONHASHSEED": "12345"},
+    ).stdout
+    there = [line.split()[0] for line in out.splitlines()[:-1]]
+    assert there == here
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("0/2", "between 1 and N"),
+        ("3/2", "between 1 and N"),
+        ("1/0", "between 1 and N"),
+        ("2", "expected I/N"),
+        ("a/b", "expected I/N"),
+        ("-1/2", "expected I/N"),
+    ],
+)
+def test_bad_shard_is_a_usage_error(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        Shard.parse(text)
+    r = CliRunner().invoke(cli, ["run", "smoke", "--shard", text, "--dry-run"])
+    assert r.exit_code == 2 and message in r.output and "Traceback" not in r.output
+
+
+def test_shard_and_group_are_stored_and_an_empty_shard_is_fine(tmp_path) -> None:
+    text = suite_text([8]).replace('["conv", "separable"]', '"conv"')
+    (tmp_path / "one.toml").write_text(text)
+    (case,) = parse_suite(text.encode(), source="one.toml", default_name="one").cases
+    mine = next(i for i in (1, 2) if Shard(i, 2).holds(case))
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    for i in (1, 2):
+        r = CliRunner().invoke(
+            cli,
+            ["run", str(tmp_path / "one.toml"), "--db", url, "--no-peaks", "--isolation"]
+            + ["inline", "--shard", f"{i}/2", "--group", "nightly-42", "--label", "nightly"],
+        )
+        assert r.exit_code == 0, r.output
+    with Store.open(url) as store:
+        runs = sorted(store.runs(group="nightly-42"), key=lambda r: r.shard)
+    assert [r.shard for r in runs] == ["1/2", "2/2"]
+    assert [r.planned for r in runs] == [int(i == mine) for i in (1, 2)]
+    assert [sum(r.counts.values()) for r in runs] == [int(i == mine) for i in (1, 2)]
+    assert {r.status for r in runs} == {RunStatus.FINISHED}
+    assert {r.label for r in runs} == {"nightly"}
+    shown = json.loads(CliRunner().invoke(cli, ["runs", "--db", url, "--json"]).output)
+    assert {(x["group"], x["shard"]) for x in shown} == {
+        ("nightly-42", "1/2"),
+        ("nightly-42", "2/2"),
+    }
+    (group,) = json.loads(CliRunner().invoke(cli, ["groups", "--db", url, "--json"]).output)
+    assert group["status"] == "finished" and group["shards"] == {"present": [1, 2], "of": 2}
+    assert group["counts"] == {"ok": 1}
+
+
+def test_groups_newest_first_with_missing_and_stale_shards() -> None:
+    t = datetime(2025, 1, 1, tzinfo=UTC)
+    now = t + timedelta(hours=30)
+
+    def run(group: str, shard: str, day: int, status=RunStatus.FINISHED) -> RunRecord:
+        start = t + timedelta(days=day)
+        return RunRecord(
+            "nightly",
+            "d",
+            {},
+            "f",
+            started_at=start,
+            heartbeat_at=start,
+            group=group,
+            shard=shard,
+            status=status,
+            label="nightly",
+        )
+
+    runs = [
+        run("old", "1/2", 0),
+        run("old", "2/2", 0),
+        run("new", "1/3", 1),
+        run("new", "3/3", 1, RunStatus.RUNNING),  # silent for hours: stale
+        run("lost", "1/2", -1),
+    ]
+    groups = groups_of(runs)
+    assert [g.name for g in groups] == ["new", "old", "lost"]
+    assert [g.status(now) for g in groups] == ["stale", "finished", "partial"]
+    assert groups[0].shards() == ([1, 3], 3)
