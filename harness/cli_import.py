@@ -28,7 +28,7 @@ def register(cli: click.Group) -> None:
         """
         from sqlalchemy.engine import make_url
 
-        from results.importers import KEEPS_STATS_WITHOUT_SAMPLES, load_pytest_benchmark
+        from results.importers import load_pytest_benchmark
         from results.records import RunStatus
 
         run, results = load_pytest_benchmark(file, label=label)  # validated before writing
@@ -48,13 +48,8 @@ def register(cli: click.Group) -> None:
             f"(id {stored.id}, uid {stored.uid}), suite {stored.suite}; stored in {where}"
         )
         if no_data:
-            kept = (
-                "their statistics are kept, without samples"
-                if KEEPS_STATS_WITHOUT_SAMPLES
-                else "they are stored without samples or statistics"
-            )
             click.echo(
                 f"note: {no_data} of {len(results)} benchmarks have no raw data (saved "
-                f"without --benchmark-save-data): {kept}",
+                "without --benchmark-save-data): their statistics are kept, without samples",
                 err=True,
             )

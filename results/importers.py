@@ -24,7 +24,6 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,11 +37,6 @@ SOURCE = "pytest-benchmark"
 NEWEST_MAJOR = 5  # pytest-benchmark writes its own version; 3.x to 5.x share this format
 
 _NO_COMMIT = {"", "unversioned", "unknown"}
-# Whether ResultRecord can carry statistics without samples (its `summary` field). Until it
-# can, files without raw data import with empty samples and no statistics.
-KEEPS_STATS_WITHOUT_SAMPLES = "summary" in {f.name for f in fields(ResultRecord)}
-
-
 def load_pytest_benchmark(
     path: Path, *, label: str | None = None
 ) -> tuple[RunRecord, list[ResultRecord]]:
@@ -195,8 +189,8 @@ def _result(bench: Any, where: str, f: _Fields) -> ResultRecord:
         samples=samples,
         calls_per_sample=iterations or 1,
     )
-    if not samples and KEEPS_STATS_WITHOUT_SAMPLES:
-        record.summary = summary  # type: ignore[attr-defined]
+    if not samples:
+        record.summary = summary
     return record
 
 

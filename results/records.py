@@ -105,10 +105,13 @@ class ResultRecord:
     target_met: bool | None = None
     started_at: datetime | None = None
     duration_s: float | None = None  # wall time spent on the case, warm-up included
+    # Statistics that came without raw samples (an imported file that kept only its
+    # summary). Ignored when there are samples: statistics are derived from those.
+    summary: Stats | None = None
     # assigned by the store
     id: int | None = None
     run_id: int | None = None
 
     @property
     def stats(self) -> Stats | None:
-        return summarize(self.samples) if self.samples else None
+        return summarize(self.samples) if self.samples else self.summary

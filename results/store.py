@@ -139,14 +139,17 @@ class Store:
         """Insert one result and commit at once (a crash loses at most the case in flight)."""
         with self._writer.begin() as conn:
             self._require_run(conn, run_id)
-            stats = summarize(result.samples) if result.samples else None
+            stats = summarize(result.samples) if result.samples else result.summary
             row = conn.execute(Result.__table__.insert().values(_result_row(run_id, result, stats)))
         return replace(result, id=row.inserted_primary_key[0], run_id=run_id)
 
     def add_results(self, run_id: int, results: Iterable[ResultRecord]) -> int:
         """Insert many results in one transaction (executemany); returns how many."""
         records = list(results)
-        summaries = summarize_many([r.samples for r in records])
+        summaries = [
+            s or r.summary
+            for r, s in zip(records, summarize_many([r.samples for r in records]), strict=True)
+        ]
         rows = [_result_row(run_id, r, s) for r, s in zip(records, summaries, strict=True)]
         if not rows:
             return 0
@@ -253,12 +256,11 @@ class Store:
     def results(self, run_id: int) -> list[ResultRecord]:
         """All results of a run, in insertion order, with their samples."""
         cols = [c for c in Result.__table__.c if c.name in _RESULT_FIELDS]
+        stat_cols = [Result.__table__.c[k] for k in (*_STAT_COLUMNS, "n_samples")]
         with self._engine.connect() as conn:
             self._require_run(conn, run_id)
-            rows = conn.execute(select(*cols).where(Result.run_id == run_id).order_by(Result.id))
-            return [
-                ResultRecord(**{**row._asdict(), "status": CaseStatus(row.status)}) for row in rows
-            ]
+            query = select(*cols, *stat_cols).where(Result.run_id == run_id).order_by(Result.id)
+            return [_result_record(row._asdict()) for row in conn.execute(query)]
 
     def done_case_keys(self, run_id: int) -> set[str]:
         """Keys of the cases a resumed run need not repeat (ok or failed; skipped may retry)."""
@@ -304,6 +306,15 @@ _RESULT_FIELDS = frozenset(
 )
 
 
+def _result_record(row: dict[str, Any]) -> ResultRecord:
+    stats = {k: row.pop(k) for k in (*_STAT_COLUMNS, "n_samples")}
+    summary = None
+    if not row["samples"] and stats["median"] is not None:  # statistics without samples
+        summary = Stats(n=stats["n_samples"], **{k: stats[k] for k in _STAT_COLUMNS})
+    status = CaseStatus(row.pop("status"))
+    return ResultRecord(**row, status=status, summary=summary)
+
+
 def _result_row(run_id: int, r: ResultRecord, s: Stats | None) -> dict[str, Any]:
     samples = list(map(float, r.samples))
     return {
@@ -318,7 +329,7 @@ def _result_row(run_id: int, r: ResultRecord, s: Stats | None) -> dict[str, Any]
         "parameters": r.parameters,
         "bytes": r.bytes,
         **{k: getattr(s, k) if s else None for k in _STAT_COLUMNS},
-        "n_samples": len(samples),
+        "n_samples": s.n if s else 0,  # a summary's own count when there are no samples
         "calls_per_sample": r.calls_per_sample,
         "target_met": r.target_met,
         "noisy": s.noisy if s else None,

@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli
-from results.importers import KEEPS_STATS_WITHOUT_SAMPLES
 
 DATA = [2.0e-3, 1.0e-3, 4.0e-3, 3.0e-3]
 
@@ -128,7 +127,7 @@ def test_import_without_raw_data(env: Path) -> None:
         bench("show", "latest", "--json", "--db", f"sqlite:///{env / 'x.db'}").output
     )["results"]
     assert x["samples"] == []
-    assert x["median"] == (statistics.median(DATA) if KEEPS_STATS_WITHOUT_SAMPLES else None)
+    assert x["median"] == statistics.median(DATA)
 
 
 def test_two_imports_compare(env: Path) -> None:

@@ -18,7 +18,6 @@ import pytest
 
 from results.errors import ImportFormatError
 from results.importers import (
-    KEEPS_STATS_WITHOUT_SAMPLES,
     fingerprint,
     load_pytest_benchmark,
     plain_case_key,
@@ -117,12 +116,9 @@ def test_saved_without_data_keeps_no_fake_samples(plain) -> None:
     assert "data" not in doc["benchmarks"][0]["stats"]  # the premise: pytest-benchmark's choice
     run, results = load_pytest_benchmark(plain["nodata"])
     assert len(results) == 3 and all(r.samples == [] for r in results)
-    if KEEPS_STATS_WITHOUT_SAMPLES:  # the file's own statistics, not recomputed ones
-        for r, b in zip(results, doc["benchmarks"], strict=True):
-            assert r.stats.median == b["stats"]["median"] and r.stats.n == b["stats"]["rounds"]
-            assert r.stats.q1 == b["stats"]["q1"] and r.stats.stdev == b["stats"]["stddev"]
-    else:
-        assert all(r.stats is None for r in results)
+    for r, b in zip(results, doc["benchmarks"], strict=True):  # the file's own statistics
+        assert r.stats.median == b["stats"]["median"] and r.stats.n == b["stats"]["rounds"]
+        assert r.stats.q1 == b["stats"]["q1"] and r.stats.stdev == b["stats"]["stddev"]
 
 
 def test_file_of_bench_plugin(pytester: pytest.Pytester) -> None:

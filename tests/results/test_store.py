@@ -411,3 +411,27 @@ def test_concurrent_writers_on_one_sqlite_file(tmp_path):
         assert len({r.environment["host"] for r in runs}) == 1
         with store.engine.connect() as conn:
             assert conn.execute(select(func.count()).select_from(Environment)).scalar() == 1
+
+
+def test_statistics_without_samples_round_trip(db_url, make_run, make_result):
+    # An imported pytest-benchmark file saved without raw data keeps only its statistics.
+    from results.stats import Stats
+
+    summary = Stats(
+        n=7, median=2e-3, q1=1.5e-3, q3=2.5e-3, mean=2.1e-3, stdev=4e-4, min=1e-3, max=4e-3
+    )
+    with Store.open(db_url, create=True) as store:
+        run = store.start_run(make_run())
+        store.add_result(run.id, make_result(0, samples=[], summary=summary))
+        store.add_results(run.id, [make_result(1, samples=[], summary=summary)])
+        back = store.results(run.id)
+    assert [r.samples for r in back] == [[], []]
+    assert [r.stats for r in back] == [summary, summary]
+
+
+def test_samples_are_stored_bit_exact(db_url, make_run, make_result):
+    samples = [1e-9 / 3, 0.1 + 0.2, 5e-324, 2.0**-40]
+    with Store.open(db_url, create=True) as store:
+        run = store.start_run(make_run())
+        store.add_result(run.id, make_result(0, samples=samples))
+        assert store.results(run.id)[0].samples == samples

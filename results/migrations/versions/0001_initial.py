@@ -78,7 +78,7 @@ def upgrade() -> None:
         sa.Column("calls_per_sample", sa.Integer(), nullable=False),
         sa.Column("target_met", sa.Boolean(), nullable=True),
         sa.Column("noisy", sa.Boolean(), nullable=True),
-        sa.Column("samples", sa.JSON(), nullable=False),
+        sa.Column("samples", sa.LargeBinary(), nullable=False),
         sa.Column("started_at", _TS, nullable=True),
         sa.Column("duration_s", sa.Double(), nullable=True),
         sa.ForeignKeyConstraint(
