@@ -87,10 +87,12 @@ def parse_suite(data: bytes, *, source: str, default_name: str) -> Suite:
         bad("sweep", "expected [[sweep]] tables")
         sweeps = []
 
-    cases: dict[str, Case] = {}  # by key: a case listed by two sweeps runs once
+    # A case listed by two sweeps runs once. Deduplicated on the identity itself: hashing
+    # a tuple is far cheaper than the digest, which is computed only when asked for.
+    cases: dict[tuple, Case] = {}
     for i, sweep in enumerate(sweeps):
         for case in _expand_sweep(sweep, f"sweep[{i}]", bad):
-            cases.setdefault(case.key, case)
+            cases.setdefault((case.workload, *case.params.items()), case)
 
     if not problems and not cases:
         bad("sweep", "the suite expands to zero cases (every combination is excluded)")
