@@ -37,6 +37,8 @@ SOURCE = "pytest-benchmark"
 NEWEST_MAJOR = 5  # pytest-benchmark writes its own version; 3.x to 5.x share this format
 
 _NO_COMMIT = {"", "unversioned", "unknown"}
+
+
 def load_pytest_benchmark(
     path: Path, *, label: str | None = None
 ) -> tuple[RunRecord, list[ResultRecord]]:
