@@ -48,6 +48,22 @@ class Case:
         return Case(self.workload, fill_defaults(self.workload, {**self.params, **changes}))
 
 
+def described(case: Case) -> dict[str, Any]:
+    """The case's identity and analytic cost, as results and benchmark files carry them."""
+    from harness.costmodel import cost
+
+    c = cost(case.workload, case.params)
+    return {
+        "case_key": case.key,
+        "case_id": case.id,
+        "workload": case.workload,
+        "params": dict(case.params),
+        "macs": c.macs,
+        "parameters": c.parameters,
+        "bytes": c.bytes,
+    }
+
+
 def case_key(workload: str, params: dict[str, Any]) -> str:
     """sha256 of ``{"params": {...sorted...}, "workload": ...}`` as json.dumps writes it.
 

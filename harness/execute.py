@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import torch
 
-from harness.cases import Case
+from harness.cases import Case, described
 from harness.costmodel import cost
 from harness.devices import unavailable
 from harness.timers import measure, source_for
@@ -71,18 +71,7 @@ def prepare(case: Case) -> PreparedCase:
 
 def run_case(case: Case, config: TimingConfig) -> ResultRecord:
     """Time one case. Never raises for the case's own failures (only KeyboardInterrupt)."""
-    c = cost(case.workload, case.params)
-    record = ResultRecord(
-        case_key=case.key,
-        case_id=case.id,
-        workload=case.workload,
-        params=dict(case.params),
-        status=CaseStatus.OK,
-        macs=c.macs,
-        parameters=c.parameters,
-        bytes=c.bytes,
-        started_at=datetime.now(UTC),
-    )
+    record = ResultRecord(**described(case), status=CaseStatus.OK, started_at=datetime.now(UTC))
     t0 = time.perf_counter()
     reason = unavailable(case.device, case.params["dtype"])
     if reason:

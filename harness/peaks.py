@@ -15,7 +15,7 @@ from harness.timers import source_for
 
 def measure_peaks(device: str, dtypes: list[str]) -> dict[str, Any]:
     cuda = device.startswith("cuda")
-    n = 8192 if cuda else 1024
+    n = 8192 if cuda else 2048  # large enough to reach the BLAS kernel's steady rate
     copy_bytes = (1 << 30) if cuda else (1 << 27)
     source = source_for(device)
     by_dtype: dict[str, float] = {}
@@ -25,7 +25,7 @@ def measure_peaks(device: str, dtypes: list[str]) -> dict[str, Any]:
             g = torch.Generator(device="cpu").manual_seed(0)
             a = torch.randn(n, n, generator=g).to(device=device, dtype=dt)
             b = torch.randn(n, n, generator=g).to(device=device, dtype=dt)
-            source.warmup(lambda a=a, b=b: a @ b, 0.05, 2)
+            source.warmup(lambda a=a, b=b: a @ b, 0.2, 2)  # let clocks and threads ramp up
             best = min(source.collect(lambda a=a, b=b: a @ b, 1, 5))
             by_dtype[name] = n**3 / best
             del a, b

@@ -239,19 +239,9 @@ def _skip_if_unavailable(case: Case) -> None:
 
 def _record(benchmark: Any, case: Case, suite: str | None) -> None:
     """The case's identity and cost in extra_info, for `bench import pytest-benchmark`."""
-    from harness.costmodel import cost
+    from harness.cases import described
 
-    c = cost(case.workload, case.params)
-    benchmark.extra_info.update(
-        case_key=case.key,
-        case_id=case.id,
-        workload=case.workload,
-        params=dict(case.params),
-        macs=c.macs,
-        parameters=c.parameters,
-        bytes=c.bytes,
-        suite=suite,
-    )
+    benchmark.extra_info.update(described(case), suite=suite)
 
 
 @pytest.fixture

@@ -23,25 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from results.schema import PARAM_ORDER
+
 # Every parameter column the results frame may carry (NA where a workload lacks it).
-PARAM_COLUMNS: tuple[str, ...] = (
-    "batch",
-    "channels",
-    "channels_out",
-    "size",
-    "kernel",
-    "stride",
-    "expand",
-    "alpha",
-    "resolution",
-    "classes",
-    "conv",
-    "device",
-    "dtype",
-    "memory_format",
-    "threads",
-    "cudnn_benchmark",
-)
+PARAM_COLUMNS: tuple[str, ...] = PARAM_ORDER
 
 GEOMETRY_PAIR = "conv ↔ separable"
 BLOCK_PAIR = "conv ↔ separable_block"

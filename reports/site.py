@@ -29,6 +29,7 @@ from reports.page_run import RunData, run_page
 from reports.page_trends import trend_page
 from reports.pairs import PARAM_COLUMNS, find_pairs, with_param_columns
 from reports.text import missing
+from results.schema import RUN_COLUMNS
 
 __all__ = ["build_site", "run_file", "trend_file"]
 
@@ -147,28 +148,7 @@ def _remove_stale(out: Path, written: set[str]) -> None:
 # ---------------------------------------------------------------- input frames
 
 
-_RUN_COLUMNS = (
-    "run_id",
-    "uid",
-    "suite",
-    "label",
-    "status",
-    "started_at",
-    "finished_at",
-    "duration_s",
-    "commit",
-    "fingerprint",
-    "group",
-    "shard",
-    "planned",
-    "n_ok",
-    "n_failed",
-    "n_skipped",
-    "torch_version",
-    "cpu_model",
-    "gpu_name",
-    "environment",
-)
+_RUN_COLUMNS = tuple(RUN_COLUMNS)
 
 
 def _prepare_runs(runs: pd.DataFrame | None) -> pd.DataFrame:

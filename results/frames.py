@@ -13,86 +13,11 @@ from sqlalchemy import Select, func, select, type_coerce
 from sqlalchemy.types import NullType
 
 from results.models import Environment, Result, Run
+from results.schema import _TS, PARAM_ORDER, RESULT_COLUMNS, RUN_COLUMNS  # noqa: F401
 
 if TYPE_CHECKING:
     from results.store import Store
 
-_TS = "datetime64[us, UTC]"
-
-RUN_COLUMNS: dict[str, Any] = {
-    "run_id": "int64",
-    "uid": "string",
-    "suite": "string",
-    "label": "string",
-    "status": "string",
-    "started_at": _TS,
-    "finished_at": _TS,
-    "duration_s": "float64",
-    "commit": "string",
-    "fingerprint": "string",
-    "group": "string",
-    "shard": "string",
-    "planned": "Int64",
-    "n_ok": "int64",
-    "n_failed": "int64",
-    "n_skipped": "int64",
-    "torch_version": "string",
-    "cpu_model": "string",
-    "gpu_name": "string",
-    "environment": "object",
-}
-
-RESULT_COLUMNS: dict[str, Any] = {
-    "result_id": "int64",
-    "run_id": "int64",
-    "uid": "string",
-    "suite": "string",
-    "label": "string",
-    "run_started_at": _TS,
-    "fingerprint": "string",
-    "case_key": "string",
-    "case_id": "string",
-    "workload": "string",
-    "status": "string",
-    "error": "string",
-    "macs": "Int64",
-    "parameters": "Int64",
-    "bytes": "Int64",
-    "median": "float64",
-    "q1": "float64",
-    "q3": "float64",
-    "iqr": "float64",
-    "mean": "float64",
-    "stdev": "float64",
-    "min": "float64",
-    "max": "float64",
-    "n_samples": "int64",
-    "calls_per_sample": "int64",
-    "target_met": "boolean",
-    "noisy": "boolean",
-    "started_at": _TS,
-    "duration_s": "float64",
-}
-
-# Parameter columns in DESIGN.md 3's order; any others follow alphabetically.
-PARAM_ORDER = (
-    "batch",
-    "channels",
-    "channels_out",
-    "size",
-    "kernel",
-    "stride",
-    "expand",
-    "alpha",
-    "resolution",
-    "classes",
-    "conv",
-    "device",
-    "dtype",
-    "memory_format",
-    "threads",
-    "cudnn_benchmark",
-)
 
 _ENV_COLUMNS = {"torch_version": "torch", "cpu_model": "cpu_model", "gpu_name": "gpu_name"}
 

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from results.schema import _TS, RESULT_COLUMNS, RUN_COLUMNS
+
 CHANNELS = (32, 64, 128, 256, 512)
 BATCHES = (1, 8)
 DEVICES = {"cpu": "float32", "cuda": "float16"}
@@ -208,63 +210,10 @@ def make_frames(
     return typed_runs(pd.DataFrame(runs)), typed_results(pd.DataFrame(results))
 
 
-# The dtypes of results.frames (copied, so that these tests need no SQLAlchemy): pandas'
-# nullable "string", "Int64" and "boolean", UTC timestamps, and convert_dtypes() on the
-# parameter columns.
-_TS = "datetime64[us, UTC]"
-RUN_DTYPES = {
-    "run_id": "int64",
-    "uid": "string",
-    "suite": "string",
-    "label": "string",
-    "status": "string",
-    "started_at": _TS,
-    "finished_at": _TS,
-    "duration_s": "float64",
-    "commit": "string",
-    "fingerprint": "string",
-    "group": "string",
-    "shard": "string",
-    "planned": "Int64",
-    "n_ok": "int64",
-    "n_failed": "int64",
-    "n_skipped": "int64",
-    "torch_version": "string",
-    "cpu_model": "string",
-    "gpu_name": "string",
-    "environment": "object",
-}
-RESULT_DTYPES = {
-    "result_id": "int64",
-    "run_id": "int64",
-    "uid": "string",
-    "suite": "string",
-    "label": "string",
-    "run_started_at": _TS,
-    "fingerprint": "string",
-    "case_key": "string",
-    "case_id": "string",
-    "workload": "string",
-    "status": "string",
-    "error": "string",
-    "macs": "Int64",
-    "parameters": "Int64",
-    "bytes": "Int64",
-    "median": "float64",
-    "q1": "float64",
-    "q3": "float64",
-    "iqr": "float64",
-    "mean": "float64",
-    "stdev": "float64",
-    "min": "float64",
-    "max": "float64",
-    "n_samples": "int64",
-    "calls_per_sample": "int64",
-    "target_met": "boolean",
-    "noisy": "boolean",
-    "started_at": _TS,
-    "duration_s": "float64",
-}
+# The dtypes of results.frames: pandas' nullable "string", "Int64" and "boolean", UTC
+# timestamps, and convert_dtypes() on the parameter columns.
+RUN_DTYPES = RUN_COLUMNS
+RESULT_DTYPES = RESULT_COLUMNS
 
 
 def typed_runs(frame: pd.DataFrame) -> pd.DataFrame:
