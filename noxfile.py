@@ -45,7 +45,7 @@ def gpu(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def perf(session: nox.Session) -> None:
-    """The harness's own benchmarks (pytest-benchmark); JSON saved under .benchmarks/."""
+    """The harness's own benchmarks (pytest-benchmark); their JSON is written to perf.json."""
     install(session)
     session.run(
         "pytest",
