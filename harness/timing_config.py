@@ -24,6 +24,7 @@ TIMING_KEYS: dict[str, Param] = {
         Param("min_samples", int, None, lambda v: None if v >= 2 else "at least 2"),
         Param("target", float, None, _fraction),
         Param("cold", bool, None),
+        Param("timeout_s", float, None, _positive),
     )
 }
 
@@ -41,6 +42,15 @@ class TimingConfig:
     target: float = 0.01  # stop when the median's 95% CI half-width / median is below
     cold: bool = False  # CUDA only: flush L2 before every sample
     sync_every: int = 10  # CUDA: samples recorded between two synchronisations
+    timeout: float | None = None  # a case's wall-clock limit in a worker; None: derived
+
+    def case_timeout(self) -> float:
+        """Seconds after which a worker still busy with one case is killed (a hang).
+
+        Derived generously from max_time, so that only a case that is stuck (a kernel that
+        never returns, a deadlock) hits it, not one that is merely slow.
+        """
+        return self.timeout if self.timeout is not None else max(120.0, 4 * self.max_time + 60)
 
 
 DEVICE_DEFAULTS = {
@@ -60,6 +70,7 @@ class TimingOverrides:
     min_samples: int | None = None
     target: float | None = None
     cold: bool | None = None
+    timeout_s: float | None = None
 
     def check(self) -> str | None:
         if (
@@ -74,12 +85,15 @@ class TimingOverrides:
         base = DEVICE_DEFAULTS["cuda" if device.startswith("cuda") else "cpu"]
         changes: dict[str, object] = {}
         scale = {"min_time_ms": "min_time", "max_time_ms": "max_time", "warmup_ms": "warmup_time"}
+        renamed = {"timeout_s": "timeout"}
         for f in fields(self):
             value = getattr(self, f.name)
             if value is None:
                 continue
             if f.name in scale:
                 changes[scale[f.name]] = value / 1000.0
+            elif f.name in renamed:
+                changes[renamed[f.name]] = value
             else:
                 changes[f.name] = value
         config = replace(base, **changes)

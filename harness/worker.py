@@ -6,9 +6,13 @@ while healthy and started again after a crash. Workers are *spawned*, never fork
 CUDA cannot be initialised again in a forked child. The parent imports no torch and so
 never initialises CUDA: environment capture and peak measurement run in a worker too.
 
-Test hook: a worker that is about to run the case whose key is in ``$BENCH_WORKER_CRASH``
-(comma-separated) kills itself with SIGSEGV instead. Only workers read it; inline
-execution ignores it.
+A case still running after its timeout (``[timing] timeout_s``, by default derived from
+max_time) is taken for a hang: its worker is killed and the case becomes a failed row.
+
+Test hooks: a worker that is about to run a case whose key is in ``$BENCH_WORKER_CRASH``
+(comma-separated) kills itself with SIGSEGV instead; one whose key is in
+``$BENCH_WORKER_HANG`` blocks forever. Only workers read them; inline execution ignores
+them.
 """
 
 from __future__ import annotations
@@ -25,8 +29,7 @@ from datetime import UTC, datetime
 from multiprocessing.connection import Connection, wait
 from typing import Any, Literal, Protocol
 
-from harness.cases import Case
-from harness.costmodel import cost
+from harness.cases import Case, described
 from harness.timing_config import TimingConfig
 from results.errors import BenchError
 from results.records import CaseStatus, ResultRecord
@@ -34,6 +37,7 @@ from results.records import CaseStatus, ResultRecord
 Isolation = Literal["process", "inline"]
 ISOLATIONS: tuple[Isolation, ...] = ("process", "inline")
 CRASH_ENV = "BENCH_WORKER_CRASH"
+HANG_ENV = "BENCH_WORKER_HANG"
 STOP_TIMEOUT_S = 10.0  # an idle worker exits at once; a busy one is terminated
 
 
@@ -111,6 +115,10 @@ class WorkerCrashed(Exception):
     """The worker process died (or stopped answering) during a request."""
 
 
+class WorkerTimedOut(WorkerCrashed):
+    """The request outlived its timeout; the worker was killed."""
+
+
 class ProcessExecutor:
     """One spawned worker per device, started on first use and after each crash."""
 
@@ -136,7 +144,10 @@ class ProcessExecutor:
     def run_case(self, case: Case, config: TimingConfig) -> ResultRecord:
         worker = self._worker(case.device)
         try:
-            record = worker.call("case", case, config)
+            record = worker.call("case", case, config, timeout=config.case_timeout())
+        except WorkerTimedOut as e:
+            self._drop(case.device)
+            return crashed_record(case, f"case {e}; its worker was killed")
         except WorkerCrashed as e:
             self._drop(case.device)
             return crashed_record(case, f"worker crashed: {e} while running this case")
@@ -163,18 +174,8 @@ class ProcessExecutor:
 
 
 def crashed_record(case: Case, error: str) -> ResultRecord:
-    c = cost(case.workload, case.params)
     return ResultRecord(
-        case_key=case.key,
-        case_id=case.id,
-        workload=case.workload,
-        params=dict(case.params),
-        status=CaseStatus.FAILED,
-        error=error,
-        macs=c.macs,
-        parameters=c.parameters,
-        bytes=c.bytes,
-        started_at=datetime.now(UTC),
+        **described(case), status=CaseStatus.FAILED, error=error, started_at=datetime.now(UTC)
     )
 
 
@@ -196,11 +197,14 @@ class Worker:
     def alive(self) -> bool:
         return self.healthy and self._process.is_alive()
 
-    def call(self, kind: str, *args: Any) -> Any:
+    def call(self, kind: str, *args: Any, timeout: float | None = None) -> Any:
         self.busy = True
         try:
             self._conn.send((kind, args))
-            wait([self._conn, self._process.sentinel])
+            if not wait([self._conn, self._process.sentinel], timeout):
+                self._process.kill()
+                self._process.join(STOP_TIMEOUT_S)
+                raise WorkerTimedOut(f"timed out after {timeout:g} s")
             if not self._conn.poll():
                 raise WorkerCrashed(self._death())
             status, value, self.healthy = self._conn.recv()
@@ -250,6 +254,7 @@ def serve(conn: Connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
     crash_keys = set(filter(None, os.environ.get(CRASH_ENV, "").split(",")))
+    hang_keys = set(filter(None, os.environ.get(HANG_ENV, "").split(",")))
     while True:
         try:
             request = conn.recv()
@@ -259,7 +264,9 @@ def serve(conn: Connection) -> None:
             return
         kind, args = request
         if kind == "case" and args[0].key in crash_keys:
-            os.kill(os.getpid(), signal.SIGSEGV)  # the test hook (module docstring)
+            os.kill(os.getpid(), signal.SIGSEGV)  # the test hooks (module docstring)
+        if kind == "case" and args[0].key in hang_keys:
+            threading.Event().wait()
         try:
             value = TASKS[kind](*args)
         except Exception as e:  # noqa: BLE001 - reported to the parent, which decides

@@ -13,7 +13,7 @@ from fleet_helpers import children, gone, run_rows, suite_text
 
 from harness.runner import Heartbeat, run_suite
 from harness.suites import parse_suite
-from harness.worker import CRASH_ENV, ProcessExecutor
+from harness.worker import CRASH_ENV, HANG_ENV, ProcessExecutor
 from results.records import CaseStatus, RunRecord, RunStatus
 from results.store import Store
 
@@ -42,6 +42,20 @@ def test_a_crashing_case_is_a_failed_row_and_the_run_goes_on(suite, store, monke
     assert crashed.error == "worker crashed: signal SIGSEGV while running this case"
     assert crashed.macs and crashed.samples == []
     # the cases after the crash ran in a new worker
+    assert [r.status for r in rows.values()] == [CaseStatus.OK] * 3
+
+
+def test_a_hanging_case_times_out_and_the_run_goes_on(store, monkeypatch) -> None:
+    text = suite_text([8, 16]).replace("[timing]", "[timing]\ntimeout_s = 15", 1)
+    suite = parse_suite(text.encode(), source="t.toml", default_name="t")
+    assert suite.timing.for_device("cpu").case_timeout() == 15
+    hanging = suite.cases[1]
+    monkeypatch.setenv(HANG_ENV, hanging.key)  # the worker's test hook: blocks forever
+    outcome = run_suite(suite, suite.cases, store, peaks=False)
+    rows = {r.case_key: r for r in store.results(outcome.run.id)}
+    assert rows[hanging.key].status == CaseStatus.FAILED
+    assert rows[hanging.key].error == "case timed out after 15 s; its worker was killed"
+    rows.pop(hanging.key)
     assert [r.status for r in rows.values()] == [CaseStatus.OK] * 3
 
 
