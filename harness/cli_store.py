@@ -43,7 +43,7 @@ def register(cli: click.Group) -> None:
                     r.label or "",
                     r.shown_status(now),
                     r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
-                    seconds(dur),
+                    seconds(dur) if dur else "-",  # imports have no duration
                     f"{c.get('ok', 0)}/{c.get('failed', 0)}/{c.get('skipped', 0)}",
                     r.environment.get("gpu_name") or r.environment.get("cpu_model", ""),
                 ]
