@@ -74,9 +74,18 @@ def check_sqlite_file(path: Path, where: str, *, create: bool) -> None:
         poolclass=NullPool,
     )
     try:
-        _schema_state(probe, where, sqlite_file=True)
+        state = _schema_state(probe, where, sqlite_file=True)
     finally:
         probe.dispose()
+    if state is None and not create:
+        raise _no_schema(where)  # before the store's engine, whose pragmas would write
+
+
+def _no_schema(where: str) -> StoreError:
+    return StoreError(
+        f"{where} holds no bench results yet (no bench schema); run `bench run` or "
+        "`bench import` against it first"
+    )
 
 
 def open_engine(url: URL, where: str) -> Engine:
@@ -172,9 +181,13 @@ def _is_known(revision: str) -> bool:
         return False
 
 
-def check_and_upgrade(engine: Engine, where: str) -> None:
-    if _schema_state(engine, where, sqlite_file=False) == head_revision():
+def check_and_upgrade(engine: Engine, where: str, *, create: bool = True) -> None:
+    state = _schema_state(engine, where, sqlite_file=False)
+    if state == head_revision():
         return  # the common case: readers at head take no write lock at all
+    if state is None and not create:
+        # An empty database: a reader must not turn it into a bench database.
+        raise _no_schema(where)
     try:
         immediate = engine.execution_options(bench_begin="BEGIN IMMEDIATE")
         with immediate.connect() as conn, conn.begin():

@@ -61,10 +61,10 @@ class Store:
     def open(cls, url: str | None = None, *, create: bool = False) -> Store:
         """Open the database at ``url`` (default: :func:`default_url`).
 
-        ``create=True`` (writers) creates a missing SQLite file and its folder. In both
-        modes a database at an older schema revision (or an empty one) is upgraded to head:
-        readers must be able to read what an older bench wrote. Nothing else is written
-        by a reader.
+        ``create=True`` (writers) creates a missing SQLite file and its folder, and the
+        schema of an empty database. In both modes a database at an older schema revision
+        is upgraded to head: readers must be able to read what an older bench wrote.
+        Nothing else is written by a reader; an empty database is refused.
         """
         raw = url or default_url()
         try:
@@ -79,7 +79,7 @@ class Store:
                 check_sqlite_file(path, where, create=create)
         engine = open_engine(sa_url, where)
         try:
-            check_and_upgrade(engine, where)
+            check_and_upgrade(engine, where, create=create)
         except BaseException:
             engine.dispose()
             raise

@@ -52,12 +52,14 @@ def test_comparison_detects_a_missing_column(db_url):
     assert [(d[0], d[3].name) for d in diff] == [("add_column", "noisy")]
 
 
-def test_reader_upgrades_an_older_schema(db_url):
-    # "Older" is base here (tests/results/test_migration_0002.py starts from 0001).
+def test_base_schema_is_refused_by_readers_and_upgraded_by_writers(db_url):
+    # Base is an empty schema; tests/results/test_migration_0002.py: readers upgrade 0001.
     with Store.open(db_url, create=True) as store, store.engine.begin() as conn:
         command.downgrade(_config(conn), "base")
         assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
-    with Store.open(db_url) as store, store.engine.connect() as conn:
+    with pytest.raises(StoreError, match="no bench schema"):
+        Store.open(db_url)
+    with Store.open(db_url, create=True) as store, store.engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == "0002"
         assert store.runs() == []
 

@@ -277,8 +277,25 @@ def test_reader_writes_nothing_to_a_current_database(sqlite_url, tmp_path, make_
     assert _digest(path) == before
 
 
+def test_reader_refuses_an_empty_database_and_leaves_it_empty(tmp_path):
+    for name, prepare in (("zero.db", lambda p: p.write_bytes(b"")), ("blank.db", _blank_sqlite)):
+        path = tmp_path / name
+        prepare(path)
+        before = _digest(path)
+        with pytest.raises(StoreError, match="holds no bench results yet"):
+            Store.open(f"sqlite:///{path}")
+        assert _digest(path) == before
+
+
+def _blank_sqlite(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 1")  # a database another program made, no tables
+    conn.commit()
+    conn.close()
+
+
 def test_in_memory_database(make_run):
-    with Store.open("sqlite://") as store:
+    with Store.open("sqlite://", create=True) as store:
         run = store.start_run(make_run())
         assert store.get_run(run.id).uid == run.uid
 
