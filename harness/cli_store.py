@@ -98,12 +98,22 @@ def register(cli: click.Group) -> None:
         type=click.Choice(["csv", "json", "parquet"]),
         default="csv",
         show_default=True,
+        help="File format; parquet needs -o.",
     )
-    @click.option("-o", "--output", "out", type=click.Path(dir_okay=False), default=None)
+    @click.option(
+        "-o",
+        "--output",
+        "out",
+        type=click.Path(dir_okay=False, allow_dash=True),
+        default=None,
+        help="Output file (default, or '-': standard output).",
+    )
     def export_cmd(run, db, fmt, out) -> None:
         """Write one run's results, with raw samples, as csv, json or parquet."""
         from results.export import export_run
 
+        if out == "-":
+            out = None
         with open_store(db) as store:
             data = export_run(store, run, fmt, out)
         if out is None:

@@ -37,21 +37,44 @@ def export_run(
         raise UsageError(f"unknown export format {fmt!r} (expected {', '.join(FORMATS)})")
     if fmt == "parquet" and out is None:
         raise UsageError("parquet export needs an output file (-o FILE)")
+    if out is not None:
+        _check_target(Path(out))
     record = store.get_run(run) if isinstance(run, int) else store.resolve_run(run)
     assert record.id is not None
     df = results_frame(store, [record.id], include_samples=True)
     if fmt == "csv":
         # A cell holds one value: samples become a JSON array in a string.
         df["samples"] = [json.dumps(s) for s in df["samples"]]
-        return df.to_csv(out, index=False)
-    if fmt == "json":
-        text = _json_records(df)
         if out is None:
-            return text
-        Path(out).write_text(text)
-        return None
-    _parquet_safe(df).to_parquet(out, index=False)
+            return df.to_csv(index=False)
+    try:
+        if fmt == "csv":
+            df.to_csv(out, index=False)
+        elif fmt == "json":
+            text = _json_records(df)
+            if out is None:
+                return text
+            Path(out).write_text(text)
+        else:
+            _parquet_safe(df).to_parquet(out, index=False)
+    except OSError as e:
+        raise UsageError(f"cannot write {out}: {e.strerror or e}") from None
     return None
+
+
+def _check_target(out: Path) -> None:
+    """Never overwrite a database (the store's own file included) with an export."""
+    if out.is_dir():
+        raise UsageError(f"-o {out}: is a folder; give a file name")
+    try:
+        with out.open("rb") as f:
+            head = f.read(16)
+    except OSError:
+        return  # absent (or unreadable: writing will say so)
+    if head == b"SQLite format 3\x00":
+        raise UsageError(
+            f"-o {out}: is an SQLite database; refusing to overwrite it with an export"
+        )
 
 
 def _json_records(df: pd.DataFrame) -> str:

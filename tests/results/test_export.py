@@ -91,3 +91,19 @@ def test_usage_errors(store):
         export_run(store, 1, "xml")  # type: ignore[arg-type]
     with pytest.raises(RunNotFound):
         export_run(store, 99, "csv")
+
+
+def test_export_never_overwrites_a_database(tmp_path, make_run, make_result):
+    db = tmp_path / "bench.db"
+    with Store.open(f"sqlite:///{db}", create=True) as store:
+        run = store.start_run(make_run())
+        store.add_result(run.id, make_result(0))
+        for fmt in ("csv", "json", "parquet"):
+            with pytest.raises(UsageError, match="is an SQLite database"):
+                export_run(store, "latest", fmt, db)
+        with pytest.raises(UsageError, match="cannot write"):
+            export_run(store, "latest", "csv", tmp_path / "no" / "such" / "dir.csv")
+        with pytest.raises(UsageError, match="is a folder"):
+            export_run(store, "latest", "json", tmp_path)
+    with Store.open(f"sqlite:///{db}") as store:  # still the database it was
+        assert len(store.results(store.resolve_run("latest").id)) == 1
