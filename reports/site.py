@@ -29,6 +29,7 @@ from reports.page_run import RunData, run_page
 from reports.page_trends import trend_page
 from reports.pairs import PARAM_COLUMNS, find_pairs, with_param_columns
 from reports.text import missing
+from results.errors import UsageError
 from results.schema import RUN_COLUMNS
 
 __all__ = ["build_site", "run_file", "trend_file"]
@@ -36,6 +37,25 @@ __all__ = ["build_site", "run_file", "trend_file"]
 _PAGE_GLOBS = ("run-*.html", "trend-*.html")
 # verdicts that are not worth a mark (results.compare says "same" and "incomparable")
 _NEUTRAL_VERDICTS = {"same", "incomparable", "unchanged", "no change", "ok", "none"}
+
+
+MARKER = ".bench-report"  # marks a folder as a site of ours: only then may we replace pages
+
+
+def _claim(out: Path) -> None:
+    """Create ``out`` or check it is ours: a site rebuild deletes stale pages in it."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: is a file, not a folder")
+    if out.is_dir() and not (out / MARKER).exists() and any(out.iterdir()):
+        raise UsageError(
+            f"--out {out}: folder holds files that are not a bench report (no {MARKER} "
+            "marker); refusing to overwrite or delete them. Choose a new or empty folder"
+        )
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / MARKER).write_text("a site written by `bench report`; it rewrites this folder\n")
+    except OSError as e:
+        raise UsageError(f"--out {out}: cannot write there ({e.strerror or e})") from None
 
 
 def build_site(
@@ -53,7 +73,7 @@ def build_site(
     "incomparable" are not marked).
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    _claim(out)
     runs = _prepare_runs(runs)
     results = _prepare_results(results, runs)
     marks = _prepare_marks(regression_marks)

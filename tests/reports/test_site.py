@@ -75,7 +75,8 @@ def test_files_written(site, frames):
     runs, _ = frames
     assert index == out / "index.html"
     names = {p.name for p in out.iterdir()}
-    expected = {"index.html", "plotly.min.js", "trend-nightly.html", "trend-smoke.html"}
+    expected = {".bench-report", "index.html", "plotly.min.js", "trend-nightly.html"}
+    expected.add("trend-smoke.html")
     expected |= {f"run-{uid[:12]}.html" for uid in runs["uid"]}
     assert names == expected
     assert run_file({"uid": runs["uid"].iloc[0]}) == f"run-{runs['uid'].iloc[0][:12]}.html"
@@ -165,7 +166,11 @@ def test_empty_database(tmp_path):
     runs, results = empty_frames()
     index = build_site(runs, results, tmp_path)
     assert "No runs in the database yet" in index.read_text()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html", "plotly.min.js"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".bench-report",
+        "index.html",
+        "plotly.min.js",
+    ]
     index = build_site(None, None, tmp_path / "none")
     assert "No runs" in index.read_text()
     index = build_site(pd.DataFrame(), pd.DataFrame(), tmp_path / "bare")
@@ -269,3 +274,19 @@ def test_suite_file_names_stay_apart():
     names = {trend_file(s) for s in ("a/b", "a-b", "a b", "a:b")}
     assert len(names) == 4
     assert all(re.fullmatch(r"trend-[A-Za-z0-9_.-]+\.html", n) for n in names)
+
+
+def test_refuses_a_folder_that_is_not_a_bench_site(tmp_path) -> None:
+    from results.errors import UsageError
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "index.html").write_text("my own page")
+    (mine / "run-notes.html").write_text("my notes")
+    runs, results = make_frames(2)
+    with pytest.raises(UsageError, match="not a bench report"):
+        build_site(runs, results, mine)
+    assert (mine / "index.html").read_text() == "my own page"
+    assert (mine / "run-notes.html").read_text() == "my notes"
+    with pytest.raises(UsageError, match="is a file"):
+        build_site(runs, results, mine / "index.html")
