@@ -26,6 +26,10 @@ class BenchGroup(click.Group):
                 raise
             click.echo(f"bench: error: {e}", err=True)
             ctx.exit(e.exit_code)
+        except KeyboardInterrupt:
+            # Not click's "Aborted!" with exit 1: 1 means a failed case or a regression.
+            click.echo("bench: interrupted", err=True)
+            ctx.exit(130)
 
 
 def db_option(f):
@@ -212,7 +216,7 @@ def run_cmd(
         )
     finally:
         store.close()
-    _report(outcome, store.url)
+    _report(outcome, store.shown_url)
 
 
 def _resume(ref: str, db: str | None, *, force: bool, isolation: str, dry_run: bool) -> None:
@@ -235,7 +239,7 @@ def _resume(ref: str, db: str | None, *, force: bool, isolation: str, dry_run: b
         )
     finally:
         store.close()
-    _report(outcome, store.url)
+    _report(outcome, store.shown_url)
 
 
 def _list_dry(cases) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -70,13 +71,26 @@ def load_side(store: Store, ref: str) -> Side:
     return Side(ref, runs, [x for r in runs for x in store.results(r.id)])
 
 
+class Fraction(click.FloatRange):
+    """A threshold in [0, 1); NaN would compare false everywhere and silence every verdict."""
+
+    def __init__(self) -> None:
+        super().__init__(0, 1, max_open=True)
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number between 0 and 1", param, ctx)
+        return number
+
+
 def register(cli: click.Group) -> None:
     """Add this module's commands to `cli`."""
     from harness.cli import db_option, open_store
 
     threshold_option = click.option(
         "--threshold",
-        type=click.FloatRange(0, 1, max_open=True),
+        type=Fraction(),
         default=0.05,
         show_default=True,
         help="Smallest relative change that counts (0.05: 5%).",

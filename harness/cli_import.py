@@ -26,7 +26,6 @@ def register(cli: click.Group) -> None:
         One result per benchmark: its raw per-round times as samples when the file has
         them, otherwise its statistics. A bad file changes nothing in the database.
         """
-        from sqlalchemy.engine import make_url
 
         from results.importers import load_pytest_benchmark
         from results.records import RunStatus
@@ -41,7 +40,7 @@ def register(cli: click.Group) -> None:
                 store.finish_run(stored.id, RunStatus.INTERRUPTED)
                 raise
             store.finish_run(stored.id, RunStatus.FINISHED, finished_at=run.finished_at)
-            where = make_url(store.url).render_as_string(hide_password=True)
+            where = store.shown_url
         no_data = sum(not r.samples for r in results)
         click.echo(
             f"imported {len(results)} results from {file} as run {stored.uid[:8]} "

@@ -6,6 +6,7 @@ must stay instant. ``harness.workloads`` builds the modules these names stand fo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +20,13 @@ CONV_KINDS = ("standard", "separable")
 Check = Callable[[Any], str | None]
 
 
+MAX_INT = 2**31 - 1  # beyond any real tensor dimension; keeps MACs within int64
+
+
 def _positive(v: Any) -> str | None:
-    return None if v > 0 else "a positive number"
+    if isinstance(v, int) and v > MAX_INT:
+        return f"a positive number up to {MAX_INT}"
+    return None if 0 < v < math.inf else "a positive finite number"
 
 
 def _device(v: str) -> str | None:

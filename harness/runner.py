@@ -51,7 +51,7 @@ class Shard:
     @classmethod
     def parse(cls, text: str) -> Shard:
         i, slash, n = text.strip().partition("/")
-        if not (slash and i.isdigit() and n.isdigit()):
+        if not (slash and i.isascii() and i.isdecimal() and n.isascii() and n.isdecimal()):
             raise UsageError(f"--shard {text!r}: expected I/N, e.g. 2/4 (the 2nd of 4 shards)")
         shard = cls(int(i), int(n))
         if not 1 <= shard.index <= shard.count:
@@ -249,6 +249,11 @@ def _run_cases(
             f"interrupted: run {run.uid[:8]} kept {len(results)} of {len(cases)} cases "
             f"and is marked interrupted; `bench run --resume {run.uid[:8]}` runs the rest"
         ) from None
+    except BaseException:
+        # Anything else (a lost database connection, a bug): not "running" for ever.
+        with contextlib.suppress(Exception):
+            store.finish_run(run.id, RunStatus.INTERRUPTED)
+        raise
     store.finish_run(run.id, RunStatus.FINISHED)
     return RunOutcome(store.get_run(run.id), results)
 

@@ -195,6 +195,9 @@ def _expand_sweep(sweep: dict[str, Any], where: str, bad) -> list[Case]:
         for key, value in ex.items():
             path = f"{where}.exclude[{j}].{key}"
             if key == "workload":
+                for w in _axis(value):
+                    if w not in valid_workloads:
+                        fail(path, f"{w!r} is not a workload of this sweep")
                 continue
             specs = [WORKLOADS[w][key] for w in valid_workloads if key in WORKLOADS[w]]
             if not specs:

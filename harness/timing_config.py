@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, fields, replace
 
 from harness.params import Param
 
 
 def _positive(v: float) -> str | None:
-    return None if v > 0 else "a positive number"
+    return None if 0 < v < math.inf else "a positive finite number"
 
 
 def _fraction(v: float) -> str | None:

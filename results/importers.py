@@ -106,7 +106,7 @@ class _Fields:
 
     def number(self, obj: dict[str, Any], key: str, where: str, *, required: bool = True) -> Any:
         value = self.get(obj, key, (int, float), required=required, where=where)
-        if value is not None and not (math.isfinite(value) and value >= 0):
+        if value is not None and not _time(value):
             raise self.error(where, f"expected a finite time >= 0, got {value!r}")
         return value
 
@@ -124,6 +124,8 @@ def _read(path: Path) -> Any:
         raise ImportFormatError(
             f"{path}: not JSON ({e.msg} at line {e.lineno} column {e.colno})"
         ) from None
+    except RecursionError:
+        raise ImportFormatError(f"{path}: JSON nested too deeply to be a benchmark file") from None
 
 
 def _version(doc: dict[str, Any], f: _Fields) -> str | None:
@@ -213,13 +215,21 @@ def _summary(stats: dict[str, Any], where: str, f: _Fields) -> Stats:
     )
 
 
+def _time(value: int | float) -> bool:
+    """A finite, non-negative number of seconds (an int beyond float range is not)."""
+    try:
+        return math.isfinite(value) and value >= 0
+    except OverflowError:
+        return False
+
+
 def _samples(stats: dict[str, Any], rounds: int, where: str, f: _Fields) -> list[float]:
     data = f.get(stats, "data", list, required=False, where=where)
     if data is None:
         return []
     for j, value in enumerate(data):
-        if _is_bool(value) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise f.error(f"{where}[{j}]", f"expected a time in seconds, got {value!r}")
+        if _is_bool(value) or not isinstance(value, int | float) or not _time(value):
+            raise f.error(f"{where}[{j}]", f"expected a time in seconds >= 0, got {value!r}")
     if len(data) != rounds:
         raise f.error(where, f"{len(data)} values for {rounds} rounds")
     return [float(v) for v in data]

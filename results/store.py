@@ -86,6 +86,11 @@ class Store:
         return cls(engine, where)
 
     @property
+    def shown_url(self) -> str:
+        """The URL to print: the password hidden (CI logs show what bench prints)."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    @property
     def url(self) -> str:
         """The full URL (password included, so it can be reopened); ``str()`` hides it."""
         return self._engine.url.render_as_string(hide_password=False)
@@ -229,7 +234,7 @@ class Store:
                 what = f"with label {label!r} " if label else ""
                 raise RunNotFound(f"no run {what}in {self._where}")
             return found[0]
-        if ref.isdigit():
+        if ref.isdecimal() and int(ref) < 2**63:  # beyond: no id, perhaps a uid prefix
             try:
                 return self.get_run(int(ref))
             except RunNotFound:

@@ -94,6 +94,10 @@ def test_failed_case_exits_1(env, monkeypatch) -> None:
         (["run", "tiny.toml", "--device", "gpu"], "--device 'gpu'"),
         (["list", "bad.toml"], "bad.toml: sweep[0].dtype"),
         (["show", "nosuchrun"], ""),
+        (["show", "9" * 21], "no run"),
+        (["run", "tiny.toml", "--shard", "\u00b2/3"], "--shard"),
+        (["compare", "latest", "latest", "--threshold", "nan"], "not a number between 0 and 1"),
+        (["export", "latest", "-o", ".bench/results.db"], "is an SQLite database"),
     ],
 )
 def test_bad_input_exits_2_and_writes_nothing(env, args, message) -> None:
@@ -151,3 +155,15 @@ def test_suites_lists_the_builtins_with_counts(env) -> None:
 def test_debug_shows_the_traceback(env) -> None:
     with pytest.raises(Exception, match="unknown suite"):
         CliRunner().invoke(cli, ["--debug", "run", "nosuch"], catch_exceptions=False)
+
+
+def test_ctrl_c_anywhere_exits_130(env, monkeypatch) -> None:
+    import harness.suites
+
+    def interrupted(ref):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(harness.suites, "load_suite", interrupted)
+    r = bench("list", "tiny.toml")
+    assert r.exit_code == 130
+    assert "interrupted" in r.output

@@ -169,3 +169,13 @@ def test_plan_device_override_and_filters(suite) -> None:
 
 def test_timing_comes_from_the_suite(suite) -> None:
     assert suite.timing == TimingOverrides(min_time_ms=5, max_time_ms=50, warmup_ms=2)
+
+
+def test_an_unexpected_error_marks_the_run_interrupted(suite, store, monkeypatch) -> None:
+    def broken_add_result(run_id, record):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(store, "add_result", broken_add_result)
+    with pytest.raises(RuntimeError, match="database went away"):
+        run_suite(suite, suite.cases, store, peaks=False, isolation="inline")
+    assert store.runs()[0].status == RunStatus.INTERRUPTED

@@ -51,8 +51,18 @@ BAD_SUITES = [
     ),
     pytest.param(
         '[[sweep]]\nworkload = "conv"\nchannels = 0',
-        ["x.toml: sweep[0].channels: bad channels 0 (expected a positive number)"],
+        ["x.toml: sweep[0].channels: bad channels 0 (expected a positive finite number)"],
         id="zero-channels",
+    ),
+    pytest.param(
+        '[[sweep]]\nworkload = "conv"\nchannels = 8\nbatch = 99999999999999',
+        ["x.toml: sweep[0].batch: bad batch 99999999999999 (expected a positive number up to"],
+        id="huge-int",
+    ),
+    pytest.param(
+        '[timing]\ntimeout_s = inf\n[[sweep]]\nworkload = "conv"\nchannels = 8',
+        ["x.toml: timing.timeout_s: bad timeout_s inf (expected a positive finite number)"],
+        id="infinite-timeout",
     ),
     pytest.param(
         '[[sweep]]\nworkload = "conv"\nchannels = []',
@@ -75,6 +85,11 @@ BAD_SUITES = [
         id="exclude-unknown-key",
     ),
     pytest.param(
+        '[[sweep]]\nworkload = "conv"\nchannels = 8\n[[sweep.exclude]]\nworkload = "convv"',
+        ["x.toml: sweep[0].exclude[0].workload: 'convv' is not a workload of this sweep"],
+        id="exclude-unknown-workload",
+    ),
+    pytest.param(
         '[[sweep]]\nworkload = "conv"\nchannels = 8\ndevice = "cpu"\n'
         '[[sweep.exclude]]\ndevice = "cpu"',
         ["x.toml: sweep: the suite expands to zero cases"],
@@ -83,7 +98,7 @@ BAD_SUITES = [
     pytest.param(
         '[timing]\nmin_time_ms = -1\nfoo = 1\n[[sweep]]\nworkload = "conv"\nchannels = 8',
         [
-            "x.toml: timing.min_time_ms: bad min_time_ms -1.0 (expected a positive number)",
+            "x.toml: timing.min_time_ms: bad min_time_ms -1.0 (expected a positive finite number)",
             "x.toml: timing.foo: unknown key",
         ],
         id="bad-timing",

@@ -217,6 +217,9 @@ BAD = [
     (doc(bench(iterations=0)), "benchmarks[0].stats.iterations: expected at least 1, got 0"),
     (doc(bench(data=[1e-6, 2e-6])), "benchmarks[0].stats.data: 2 values for 3 rounds"),
     (doc(bench(data=[1e-6, "x", 1e-6])), "benchmarks[0].stats.data[1]: expected a time"),
+    (doc(bench(data=[1e-6, -1.0, 1e-6])), "benchmarks[0].stats.data[1]: expected a time"),
+    (doc(bench(data=[1e-6, 10**400, 1e-6])), "benchmarks[0].stats.data[1]: expected a time"),
+    (b"[" * 100_000 + b"]" * 100_000, "out.json: JSON nested too deeply"),
     (doc(bench(extra_info=[])), "benchmarks[0].extra_info: expected an object, got a list"),
     (
         doc(bench(extra_info={"case_key": "k", "workload": "conv", "params": 3})),
