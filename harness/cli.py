@@ -42,7 +42,10 @@ def open_store(db: str | None, *, create: bool = False):
     return Store.open(db, create=create)
 
 
-@click.group(cls=BenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=BenchGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.version_option(package_name="bench")
 @click.pass_context
@@ -68,7 +71,13 @@ def suites_cmd() -> None:
 @click.argument("suite")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per case.")
 @click.option("--device", default=None, help="Run every case on this device instead.")
-@click.option("--filter", "filters", multiple=True, metavar="AXIS=VALUE")
+@click.option(
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="AXIS=VALUE",
+    help="Keep cases whose AXIS equals VALUE; repeat to combine.",
+)
 def list_cmd(suite: str, as_json: bool, device: str | None, filters: tuple[str, ...]) -> None:
     """Show the expanded cases of SUITE (a built-in name or a .toml path)."""
     from harness.costmodel import cost

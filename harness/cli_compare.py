@@ -161,7 +161,7 @@ def register(cli: click.Group) -> None:
         help="Latest runs that must all differ from the baseline.",
     )
     @threshold_option
-    @click.option("--json", "as_json", is_flag=True)
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     def regressions_cmd(db, suite, label, window, recent, threshold, as_json) -> None:
         """Cases whose latest runs all got slower (or faster) than their history.
 

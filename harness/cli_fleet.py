@@ -80,7 +80,7 @@ def register(cli: click.Group) -> None:
     @click.option("--suite", default=None, help="Only runs of this suite.")
     @click.option("--label", default=None, help="Only runs with this label, e.g. nightly.")
     @click.option("--names", is_flag=True, help="Print only the names, newest first (scripts).")
-    @click.option("--json", "as_json", is_flag=True)
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     def groups_cmd(db, suite, label, names, as_json) -> None:
         """Groups of runs (the shards of one nightly), newest first.
 

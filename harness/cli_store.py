@@ -15,9 +15,9 @@ def register(cli: click.Group) -> None:
 
     @cli.command("runs")
     @db_option
-    @click.option("--suite", default=None)
-    @click.option("--label", default=None)
-    @click.option("--json", "as_json", is_flag=True)
+    @click.option("--suite", default=None, help="Only runs of this suite.")
+    @click.option("--label", default=None, help="Only runs with this label.")
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     def runs_cmd(db, suite, label, as_json) -> None:
         """List the runs in the database, newest first.
 
@@ -72,7 +72,7 @@ def register(cli: click.Group) -> None:
     @cli.command("show")
     @click.argument("run")
     @db_option
-    @click.option("--json", "as_json", is_flag=True)
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     def show_cmd(run, db, as_json) -> None:
         """One run's results. RUN: id, uid prefix, latest or latest:LABEL."""
         with open_store(db) as store:

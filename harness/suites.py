@@ -255,6 +255,9 @@ def apply_filters(cases: list[Case], filters: list[str]) -> list[Case]:
                 f"--filter {f!r}: unknown axis {axis!r} "
                 f"(axes are workload, {', '.join(sorted(ALL_PARAMS))})"
             )
+        problem = _filter_value_problem(axis, value.strip())
+        if problem:
+            raise UsageError(f"--filter {f!r}: {problem}")
         wanted.setdefault(axis, []).append(value.strip())
 
     def text(v: Any) -> str:
@@ -270,6 +273,25 @@ def apply_filters(cases: list[Case], filters: list[str]) -> list[Case]:
         return True
 
     return [c for c in cases if matches(c)]
+
+
+def _filter_value_problem(axis: str, value: str) -> str | None:
+    """What is wrong with a --filter value, checked as a suite's value would be."""
+    if axis == "workload":
+        return None if value in WORKLOADS else f"unknown workload {value!r}"
+    spec = next(WORKLOADS[w][axis] for w in WORKLOADS if axis in WORKLOADS[w])
+    parsed: Any = value
+    try:
+        if spec.type is bool:
+            if value.lower() not in ("true", "false"):
+                raise ValueError
+            parsed = value.lower() == "true"
+        elif spec.type in (int, float):
+            parsed = spec.type(value)
+    except ValueError:
+        kind = {bool: "true or false", int: "an integer", float: "a number"}[spec.type]
+        return f"expected {kind}, got {value!r}"
+    return spec.validate(parsed)[1]
 
 
 def _numeric_equal(actual: Any, value: str) -> bool:

@@ -70,7 +70,8 @@ class Store:
         try:
             sa_url = make_url(raw)
         except exc.ArgumentError as e:
-            raise StoreError(f"not a database URL: {raw!r} ({e})") from e
+            hint = f"; for a file, write sqlite:///{raw}" if "://" not in raw else ""
+            raise StoreError(f"not a database URL: {raw!r} ({e}){hint}") from e
         where = describe(sa_url)
 
         if sa_url.get_backend_name() == "sqlite":

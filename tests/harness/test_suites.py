@@ -233,7 +233,20 @@ def test_filters_and_or_semantics() -> None:
     assert apply_filters(cases, ["alpha=0.35"])[0].workload == "mobilenet_v2"
 
 
-@pytest.mark.parametrize("bad", ["batch", "=1", "colour=red"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "batch",
+        "=1",
+        "colour=red",
+        "batch=",
+        "batch=abc",
+        "dtype=fp8",
+        "alpha=abc",
+        "cudnn_benchmark=yes",
+        "workload=convv",
+    ],
+)
 def test_bad_filters_are_usage_errors(bad: str) -> None:
     with pytest.raises(UsageError):
         apply_filters(load_suite("smoke").cases, [bad])
