@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from results.schema import _TS, RESULT_COLUMNS, RUN_COLUMNS
+from results.schema import _TS, PARAM_ORDER, RESULT_COLUMNS, RUN_COLUMNS
 
 CHANNELS = (32, 64, 128, 256, 512)
 BATCHES = (1, 8)
@@ -449,24 +449,7 @@ def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """A results frame from ``result`` rows, with every parameter column present, in the
     dtypes of results.frames."""
     frame = pd.DataFrame(rows)
-    for c in (
-        "batch",
-        "channels",
-        "channels_out",
-        "size",
-        "kernel",
-        "stride",
-        "expand",
-        "alpha",
-        "resolution",
-        "classes",
-        "conv",
-        "device",
-        "dtype",
-        "memory_format",
-        "threads",
-        "cudnn_benchmark",
-    ):
+    for c in PARAM_ORDER:
         if c not in frame.columns:
             frame[c] = None
     frame["result_id"] = range(1, len(frame) + 1)
