@@ -49,7 +49,7 @@ def register(cli: click.Group) -> None:
                 ]
             )
         if not rows:
-            click.echo("no runs yet")
+            click.echo("no runs match" if suite or label else "no runs yet")
             return
         click.echo(
             table(

@@ -95,7 +95,8 @@ def parse_suite(data: bytes, *, source: str, default_name: str) -> Suite:
             cases.setdefault((case.workload, *case.params.items()), case)
 
     if not problems and not cases:
-        bad("sweep", "the suite expands to zero cases (every combination is excluded)")
+        why = "every combination is excluded" if sweeps else "it has no [[sweep]] table"
+        bad("sweep", f"the suite expands to zero cases ({why})")
     if problems:
         raise SuiteError(problems)
     return Suite(
@@ -192,6 +193,8 @@ def _expand_sweep(sweep: dict[str, Any], where: str, bad) -> list[Case]:
         axes[key] = coerced
 
     for j, ex in enumerate(excludes):
+        if not ex:
+            fail(f"{where}.exclude[{j}]", "empty exclude table: it would exclude every case")
         for key, value in ex.items():
             path = f"{where}.exclude[{j}].{key}"
             if key == "workload":

@@ -90,6 +90,11 @@ BAD_SUITES = [
         id="exclude-unknown-workload",
     ),
     pytest.param(
+        '[[sweep]]\nworkload = "conv"\nchannels = 8\n[[sweep.exclude]]\n',
+        ["x.toml: sweep[0].exclude[0]: empty exclude table"],
+        id="exclude-empty",
+    ),
+    pytest.param(
         '[[sweep]]\nworkload = "conv"\nchannels = 8\ndevice = "cpu"\n'
         '[[sweep.exclude]]\ndevice = "cpu"',
         ["x.toml: sweep: the suite expands to zero cases"],
