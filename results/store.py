@@ -123,20 +123,9 @@ class Store:
             run_id = conn.execute(
                 Run.__table__.insert().values(
                     uid=uid,
-                    suite=run.suite,
-                    suite_digest=run.suite_digest,
-                    label=run.label,
                     status=str(run.status),
-                    started_at=run.started_at,
-                    finished_at=run.finished_at,
-                    heartbeat_at=run.heartbeat_at,
-                    commit=run.commit,
-                    group=run.group,
-                    shard=run.shard,
-                    planned=run.planned,
                     environment_id=env_id,
-                    suite_source=run.suite_source,
-                    plan=run.plan,
+                    **{name: getattr(run, name) for name in _RUN_FIELDS},
                 )
             ).inserted_primary_key[0]
         return replace(run, id=run_id, uid=uid, counts={})
@@ -345,26 +334,22 @@ def _result_row(run_id: int, r: ResultRecord, s: Stats | None) -> dict[str, Any]
     }
 
 
+# RunRecord fields stored as runs columns of the same name (written and read alike).
+_RUN_FIELDS = (
+    "suite", "suite_digest", "label", "started_at", "finished_at", "heartbeat_at", "commit",
+    "group", "shard", "planned", "suite_source", "plan",
+)  # fmt: skip
+
+
 def _run_record(row: Any, counts: dict[str, int]) -> RunRecord:
     return RunRecord(
         id=row.id,
         uid=row.uid,
-        suite=row.suite,
-        suite_digest=row.suite_digest,
         environment=row.environment,
         fingerprint=row.fingerprint,
-        started_at=row.started_at,
-        label=row.label,
         status=RunStatus(row.status),
-        finished_at=row.finished_at,
-        commit=row.commit,
-        group=row.group,
-        shard=row.shard,
-        heartbeat_at=row.heartbeat_at,
-        planned=row.planned,
-        suite_source=row.suite_source,
-        plan=row.plan,
         counts=counts,
+        **{name: getattr(row, name) for name in _RUN_FIELDS},
     )
 
 
