@@ -208,8 +208,8 @@ def register(cli: click.Group) -> None:
 def _mismatch_message(b: Side, h: Side, allowed: bool) -> str | None:
     if b.fingerprint == h.fingerprint:
         return None
-    from harness.environment import COMPARABLE
     from results.compare import environment_diff
+    from results.fingerprint import COMPARABLE
 
     diff = environment_diff(b.environment, h.environment, COMPARABLE)
     keys = {k for k, _, _ in diff}

@@ -1,4 +1,4 @@
-"""What a run ran on (DESIGN.md 4), and the fingerprint that says which runs compare."""
+"""What a run ran on (DESIGN.md 4); results.fingerprint says which runs compare."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-
-from results.fingerprint import COMPARABLE, fingerprint  # noqa: F401  (re-exported)
 
 
 def capture(devices: set[str] | None = None) -> dict[str, Any]:

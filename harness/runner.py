@@ -18,6 +18,7 @@ from harness.cases import Case
 from harness.suites import Suite, apply_filters, builtin_names, load_suite
 from harness.worker import Executor, Isolation, open_executor
 from results.errors import BenchError, UsageError
+from results.fingerprint import fingerprint
 from results.records import CaseStatus, ResultRecord, RunRecord, RunStatus, stale_after
 from results.store import Store
 
@@ -124,8 +125,6 @@ def run_suite(
     isolation: Isolation = "process",
     heartbeat_s: float = HEARTBEAT_S,
 ) -> RunOutcome:
-    from harness.environment import fingerprint
-
     spec = spec or PlanSpec()
     with open_executor(isolation) as executor:
         env = executor.environment({c.device for c in cases})
@@ -201,8 +200,6 @@ def resume_run(
     heartbeat_s: float = HEARTBEAT_S,
 ) -> RunOutcome:
     """Run the cases a run lacks, appending to it; it ends finished (or interrupted)."""
-    from harness.environment import fingerprint
-
     run, cases = resumption.run, resumption.cases
     name = f"run {run.uid[:8]} (id {run.id})"
     if not cases and run.status == RunStatus.FINISHED:

@@ -141,7 +141,7 @@ def test_file_of_bench_plugin(pytester: pytest.Pytester) -> None:
     r.assert_outcomes(passed=2)
     from harness.cases import Case
     from harness.costmodel import cost
-    from harness.environment import fingerprint as harness_fingerprint
+    from results.fingerprint import fingerprint as harness_fingerprint
 
     run, results = load_pytest_benchmark(pytester.path / "out.json")
     case = Case.make("separable", channels=8, size=8)
