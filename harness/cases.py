@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.params import WORKLOADS, fill_defaults
+from harness.params import fill_defaults
 
 # Shown first in a case id, in this order; the rest follow alphabetically.
 _ID_ORDER = ("channels", "channels_out", "alpha", "resolution", "conv", "expand", "batch")
@@ -83,7 +83,3 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float) and v.is_integer():
         return f"{v:.1f}"
     return str(v)
-
-
-def known_workloads() -> list[str]:
-    return list(WORKLOADS)

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from harness.worker import ISOLATIONS
 from results.errors import BenchError
 
 DB_HELP = "Database URL (SQLAlchemy). Default: $BENCH_DB, else sqlite file .bench/results.db"
@@ -34,6 +35,20 @@ class BenchGroup(click.Group):
 
 def db_option(f):
     return click.option("--db", "db", envvar="BENCH_DB", default=None, help=DB_HELP)(f)
+
+
+def case_selection(f):
+    """--device and --filter, which `list` and `run` read alike (harness.runner.plan)."""
+    f = click.option(
+        "--filter",
+        "filters",
+        multiple=True,
+        metavar="AXIS=VALUE",
+        help="Keep cases whose AXIS equals VALUE; repeat an axis for any of its values.",
+    )(f)
+    return click.option(
+        "--device", default=None, help="Move every case to this device (cpu, cuda, cuda:1)."
+    )(f)
 
 
 def open_store(db: str | None, *, create: bool = False):
@@ -70,14 +85,7 @@ def suites_cmd() -> None:
 @cli.command("list")
 @click.argument("suite")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per case.")
-@click.option("--device", default=None, help="Run every case on this device instead.")
-@click.option(
-    "--filter",
-    "filters",
-    multiple=True,
-    metavar="AXIS=VALUE",
-    help="Keep cases whose AXIS equals VALUE; repeat to combine.",
-)
+@case_selection
 def list_cmd(suite: str, as_json: bool, device: str | None, filters: tuple[str, ...]) -> None:
     """Show the expanded cases of SUITE (a built-in name or a .toml path)."""
     from harness.costmodel import cost
@@ -117,14 +125,7 @@ def list_cmd(suite: str, as_json: bool, device: str | None, filters: tuple[str, 
 @cli.command("run")
 @click.argument("suite", required=False)
 @db_option
-@click.option("--device", default=None, help="Run every case on this device (cpu, cuda, cuda:1).")
-@click.option(
-    "--filter",
-    "filters",
-    multiple=True,
-    metavar="AXIS=VALUE",
-    help="Keep cases whose AXIS equals VALUE; repeat to combine.",
-)
+@case_selection
 @click.option("--label", default=None, help="A label for the run, e.g. nightly or a branch.")
 @click.option(
     "--shard",
@@ -151,7 +152,7 @@ def list_cmd(suite: str, as_json: bool, device: str | None, filters: tuple[str, 
 )
 @click.option(
     "--isolation",
-    type=click.Choice(["process", "inline"]),
+    type=click.Choice(ISOLATIONS),
     default="process",
     show_default=True,
     help="process: cases run in a worker process per device, so a case that crashes is "
