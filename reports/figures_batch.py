@@ -24,18 +24,8 @@ from reports._plot import (
     ok_results,
     varying,
 )
+from reports.names import workload_rank
 from reports.pairs import PARAM_COLUMNS
-
-WORKLOAD_ORDER = (
-    "conv",
-    "separable",
-    "depthwise",
-    "pointwise",
-    "separable_block",
-    "inverted_residual",
-    "mobilenet_v1",
-    "mobilenet_v2",
-)
 
 
 def batch_scaling_spec(results: pd.DataFrame | Cols) -> Spec:
@@ -134,9 +124,7 @@ def scaling_workloads(ok: pd.DataFrame | Cols) -> list[str]:
         if b is not None and b == b:
             seen.setdefault(w, set()).add(float(b))
     present = [w for w, bs in seen.items() if len(bs) >= 2]
-    return sorted(
-        present, key=lambda w: (WORKLOAD_ORDER.index(w) if w in WORKLOAD_ORDER else 99, w)
-    )
+    return sorted(present, key=workload_rank)
 
 
 def batch_scaling(results: pd.DataFrame) -> go.Figure:

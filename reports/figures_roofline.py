@@ -30,19 +30,10 @@ from reports._plot import (
     grid,
     note,
 )
+from reports.names import workload_rank
 
 _DASHES = ("solid", "dash", "dot")
 _SYMBOLS = ("circle", "diamond", "square", "triangle-up", "cross", "x")
-_ORDER = (
-    "conv",
-    "separable",
-    "depthwise",
-    "pointwise",
-    "separable_block",
-    "inverted_residual",
-    "mobilenet_v1",
-    "mobilenet_v2",
-)
 
 
 def peak_for(
@@ -111,7 +102,7 @@ def roofline_spec(results: pd.DataFrame, peaks: Mapping[str, Any] | None = None)
         cols.a[c] = np.array([str(v) for v in cols[c]], dtype=object)
     devices = sorted(cols.values("device"))
     layout, axes = grid(len(devices), cols=2, titles=[esc(d) for d in devices])
-    workloads = sorted(cols.values("workload"), key=_order)
+    workloads = sorted(cols.values("workload"), key=workload_rank)
     dtypes = sorted(cols.values("dtype"))
     by_device: dict[str, list[tuple[str, np.ndarray]]] = {d: [] for d in devices}
     for (device, workload), idx in cols.groups(["device", "workload"]):
@@ -124,7 +115,7 @@ def roofline_spec(results: pd.DataFrame, peaks: Mapping[str, Any] | None = None)
         device_dtypes = sorted({str(t) for t in cols["dtype"][in_device]})
         roofs = {t: peak_for(peaks, device, t) for t in device_dtypes}
         measured = any(r is not None for r in roofs.values())
-        for w, idx in sorted(by_device[device], key=lambda t: _order(t[0])):
+        for w, idx in sorted(by_device[device], key=lambda t: workload_rank(t[0])):
             x, y = cols["intensity"][idx].astype(float), cols["achieved"][idx].astype(float)
             custom = np.empty((len(idx), 4), dtype=object)
             custom[:, 0] = [esc(c) for c in cols["case_id"][idx]]
@@ -242,10 +233,6 @@ def _si(value: float, unit: str) -> str:
         if value >= size:
             return f"{value / size:.3g} {prefix}{unit}"
     return f"{value:.3g} {unit}"
-
-
-def _order(w: str) -> tuple[int, str]:
-    return (_ORDER.index(w) if w in _ORDER else 99, w)
 
 
 def roofline(results: pd.DataFrame, peaks: Mapping[str, Any] | None = None) -> go.Figure:

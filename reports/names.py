@@ -25,3 +25,21 @@ def run_file(run: Mapping[str, Any]) -> str:
 
 def trend_file(suite: str) -> str:
     return f"trend-{safe_name(str(suite))}.html"
+
+
+# Workloads in the order figures list them: the comparison first, then its parts.
+WORKLOAD_ORDER = (
+    "conv",
+    "separable",
+    "depthwise",
+    "pointwise",
+    "separable_block",
+    "inverted_residual",
+    "mobilenet_v1",
+    "mobilenet_v2",
+)
+
+
+def workload_rank(workload: str) -> tuple[int, str]:
+    """Sort key: WORKLOAD_ORDER first, any other workload after, alphabetically."""
+    return (WORKLOAD_ORDER.index(workload) if workload in WORKLOAD_ORDER else 99, workload)
