@@ -7,34 +7,19 @@ default addopts) the build runs once and is still held to the budget; run with
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from reports.site import build_site
-
-
-def _synthetic():
-    """tests/reports/synthetic.py, however pytest set up sys.path."""
-    name = "bench_tests_reports_synthetic"
-    if name not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "reports" / "synthetic.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
+from tests.reports.synthetic import make_frames  # the root is on sys.path (pyproject)
 
 BUDGET_S = 10.0
 
 
 @pytest.fixture(scope="module")
 def database():
-    runs, results = _synthetic().make_frames(100)
+    runs, results = make_frames(100)
     assert len(runs) == 100 and len(results) == 10_000
     return runs, results
 

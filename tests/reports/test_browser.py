@@ -25,10 +25,8 @@ import pytest
 
 from reports.site import build_site
 
-try:  # the repository root is on sys.path (python -m pytest, tests/ as a package)
-    from tests.reports.synthetic import make_frames
-except ModuleNotFoundError:  # pytest's default import mode put this folder there
-    from synthetic import make_frames  # type: ignore[no-redef]
+# pyproject's pythonpath puts the repository root first on sys.path.
+from tests.reports.synthetic import make_frames
 
 pytestmark = pytest.mark.browser
 

@@ -16,10 +16,8 @@ from reports.figures import (
 )
 from reports.pairs import find_pairs
 
-try:  # the repository root is on sys.path (python -m pytest, tests/ as a package)
-    from tests.reports.synthetic import PEAKS, make_frames, result, results_frame
-except ModuleNotFoundError:  # pytest's default import mode put this folder there
-    from synthetic import PEAKS, make_frames, result, results_frame  # type: ignore[no-redef]
+# pyproject's pythonpath puts the repository root first on sys.path.
+from tests.reports.synthetic import PEAKS, make_frames, result, results_frame
 
 
 @pytest.fixture(scope="module")

@@ -19,10 +19,8 @@ from reports.pairs import (
     theory_speedup,
 )
 
-try:  # the repository root is on sys.path (python -m pytest, tests/ as a package)
-    from tests.reports.synthetic import make_frames, result, results_frame
-except ModuleNotFoundError:  # pytest's default import mode put this folder there
-    from synthetic import make_frames, result, results_frame  # type: ignore[no-redef]
+# pyproject's pythonpath puts the repository root first on sys.path.
+from tests.reports.synthetic import make_frames, result, results_frame
 
 
 def test_theory_matches_design_section_1():

@@ -16,22 +16,14 @@ import pytest
 
 from reports.site import build_site, run_file, trend_file
 
-try:  # the repository root is on sys.path (python -m pytest, tests/ as a package)
-    from tests.reports.synthetic import (
-        empty_frames,
-        make_frames,
-        result,
-        results_frame,
-        runs_for,
-    )
-except ModuleNotFoundError:  # pytest's default import mode put this folder there
-    from synthetic import (
-        empty_frames,
-        make_frames,
-        result,
-        results_frame,
-        runs_for,
-    )  # type: ignore[no-redef]
+# pyproject's pythonpath puts the repository root first on sys.path.
+from tests.reports.synthetic import (
+    empty_frames,
+    make_frames,
+    result,
+    results_frame,
+    runs_for,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = "<script>alert(1)</script>"
