@@ -32,14 +32,8 @@ def register(cli: click.Group) -> None:
 
         run, results = load_pytest_benchmark(file, label=label)  # validated before writing
         with open_store(db, create=True) as store:
-            # Running until its results are in: a crash in between leaves no "finished" run.
-            stored = store.start_run(replace(run, status=RunStatus.RUNNING, finished_at=None))
-            try:
-                store.add_results(stored.id, results)
-            except BaseException:
-                store.finish_run(stored.id, RunStatus.INTERRUPTED)
-                raise
-            store.finish_run(stored.id, RunStatus.FINISHED, finished_at=run.finished_at)
+            # One transaction: a failure halfway leaves nothing behind.
+            stored = store.import_run(replace(run, status=RunStatus.FINISHED), results)
             where = store.shown_url
         no_data = sum(not r.samples for r in results)
         click.echo(

@@ -7,6 +7,7 @@ must stay instant. ``harness.workloads`` builds the modules these names stand fo
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,24 +21,59 @@ CONV_KINDS = ("standard", "separable")
 Check = Callable[[Any], str | None]
 
 
-MAX_INT = 2**31 - 1  # beyond any real tensor dimension; keeps MACs within int64
+MAX_INT = 2**31 - 1  # the most any integer parameter without its own bound may be
+
+# Bounds of each value (inclusive). Each is beyond any real network or benchmark, yet small
+# enough that a case stays something a machine could run; a case whose cost-model MACs or
+# bytes still exceed a 64-bit integer is refused as a whole (harness.suites).
+MAX_BATCH = 65_536
+MAX_CHANNELS = 65_536  # channels, channels_out
+MAX_SIZE = 16_384  # spatial size of a layer's input (size x size)
+MAX_KERNEL = 31  # the largest kernels in use (RepLKNet) are 31x31
+MAX_STRIDE = 64
+MAX_EXPAND = 64  # inverted residual expansion (MobileNet v2 uses 6)
+MAX_THREADS = 4_096
+MIN_ALPHA, MAX_ALPHA = 0.01, 4.0  # width multiplier (the papers use 0.25 to 1.4)
+MIN_RESOLUTION, MAX_RESOLUTION = 32, 8_192
+MAX_CLASSES = 1_000_000
+MAX_DEVICE_INDEX = 1_023
 
 
 def _positive(v: Any) -> str | None:
     if isinstance(v, int) and v > MAX_INT:
-        return f"a positive number up to {MAX_INT}"
+        return f"a positive number up to {MAX_INT:,}"
     return None if 0 < v < math.inf else "a positive finite number"
 
 
+def _between(low: int | float, high: int | float) -> Check:
+    """An integer or number from ``low`` to ``high``; the message names both bounds."""
+
+    def check(v: Any) -> str | None:
+        if isinstance(v, float) and not math.isfinite(v):
+            return f"a finite number from {low:,} to {high:,}"
+        if low <= v <= high:
+            return None
+        if low == 1 and isinstance(low, int):
+            return f"a positive integer up to {high:,}"
+        return f"from {low:,} to {high:,}"
+
+    return check
+
+
+_DEVICE = re.compile(r"(cpu|(cuda|mps)(:(0|[1-9][0-9]{0,3}))?)")  # at most 4 digits
+
+
 def _device(v: str) -> str | None:
-    base, _, index = v.partition(":")
-    if base in ("cpu", "cuda", "mps") and (not index or (base != "cpu" and index.isdigit())):
+    m = _DEVICE.fullmatch(v)
+    if m and (m.group(4) is None or int(m.group(4)) <= MAX_DEVICE_INDEX):
         return None
-    return "cpu, cuda, cuda:N or mps"
+    return f"cpu, cuda, cuda:N or mps, N from 0 to {MAX_DEVICE_INDEX:,}"
 
 
 def _odd(v: int) -> str | None:
-    return None if v >= 1 and v % 2 == 1 else "an odd kernel size (1, 3, 5, ...)"
+    if 1 <= v <= MAX_KERNEL and v % 2 == 1:
+        return None
+    return f"an odd kernel size from 1 to {MAX_KERNEL}: 1, 3, 5, ..."
 
 
 def _choice(*options: str) -> Check:
@@ -85,26 +121,26 @@ def _p(name: str, type_: type, default: Any, check: Check | None = None, **kw: A
 
 
 COMMON = (
-    _p("batch", int, 1, _positive),
+    _p("batch", int, 1, _between(1, MAX_BATCH)),
     _p("device", str, "cpu", _device),
     _p("dtype", str, "float32", _choice(*DTYPES)),
     _p("memory_format", str, "contiguous", _choice(*MEMORY_FORMATS)),
-    _p("threads", int, None, _positive, nullable=True),  # None: all cores
+    _p("threads", int, None, _between(1, MAX_THREADS), nullable=True),  # None: all cores
     _p("cudnn_benchmark", bool, True),
 )
 
 GEOMETRY = (
-    _p("channels", int, None, _positive, required=True),
-    _p("channels_out", int, None, _positive, nullable=True),  # None: = channels
-    _p("size", int, 56, _positive),
+    _p("channels", int, None, _between(1, MAX_CHANNELS), required=True),
+    _p("channels_out", int, None, _between(1, MAX_CHANNELS), nullable=True),  # None: = channels
+    _p("size", int, 56, _between(1, MAX_SIZE)),
     _p("kernel", int, 3, _odd),
-    _p("stride", int, 1, _positive),
+    _p("stride", int, 1, _between(1, MAX_STRIDE)),
 )
 
 NETWORK = (
-    _p("alpha", float, 1.0, _positive),
-    _p("resolution", int, 224, lambda v: None if v >= 32 else "at least 32"),
-    _p("classes", int, 1000, _positive),
+    _p("alpha", float, 1.0, _between(MIN_ALPHA, MAX_ALPHA)),
+    _p("resolution", int, 224, _between(MIN_RESOLUTION, MAX_RESOLUTION)),
+    _p("classes", int, 1000, _between(1, MAX_CLASSES)),
 )
 
 WORKLOADS: dict[str, dict[str, Param]] = {
@@ -115,7 +151,8 @@ WORKLOADS: dict[str, dict[str, Param]] = {
         "pointwise": GEOMETRY,
         "separable": GEOMETRY,
         "separable_block": GEOMETRY,
-        "inverted_residual": GEOMETRY + (_p("expand", int, 6, _positive),),
+        "conv_block": GEOMETRY,
+        "inverted_residual": GEOMETRY + (_p("expand", int, 6, _between(1, MAX_EXPAND)),),
         "mobilenet_v1": NETWORK + (_p("conv", str, "separable", _choice(*CONV_KINDS)),),
         "mobilenet_v2": NETWORK,
     }.items()

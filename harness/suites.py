@@ -1,12 +1,29 @@
 """Suite files: loading, validation and cartesian expansion into cases (no torch).
 
 Validation collects every problem before raising, so a user fixes a suite in one pass.
+
+Hostile or mistaken input is refused with a message, never a crash or a runaway:
+
+- a suite file is read only when it is a regular file of at most ``MAX_SUITE_BYTES``
+  (``results.limits``: a FIFO is never opened, /dev/zero never read);
+- brackets nested more than ``MAX_TOML_DEPTH`` levels are refused before ``tomllib``
+  (which recurses once per level) sees them;
+- axis values are scalars (a string of at most ``MAX_VALUE_LENGTH`` characters, a number
+  or a boolean), each checked against its parameter's bounds (``harness.params``);
+- the number of combinations is computed from the axis sizes *before* anything is
+  expanded: at most ``MAX_CASES`` per sweep and for the whole suite;
+- a case whose cost-model MACs, bytes or parameters exceed a 64-bit integer (the store's
+  BIGINT) is refused, the first one of each sweep named;
+- the suite's name is a stored name: at most 255 characters, no control characters.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
+import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -17,8 +34,21 @@ from harness.cases import Case
 from harness.params import ALL_PARAMS, WORKLOADS, cross_check, fill_defaults
 from harness.timing_config import TIMING_KEYS, TimingOverrides
 from results.errors import SuiteError
+from results.limits import (
+    INT64_MAX,
+    MAX_SUITE_BYTES,
+    FileRefused,
+    read_capped,
+    shown,
+    text_problem,
+)
 
 TOP_KEYS = {"name", "description", "timing", "sweep"}
+
+MAX_CASES = 1_000_000  # combinations per sweep and per suite, counted before expanding
+MAX_TOML_DEPTH = 16  # brackets nested deeper than this: a suite needs 3 at most
+MAX_VALUE_LENGTH = 255  # characters of a string value (device, dtype, workload, ...)
+MAX_DESCRIPTION_LENGTH = 10_000  # characters of the description
 
 
 @dataclass
@@ -42,9 +72,9 @@ def load_suite(ref: str) -> Suite:
     if ref.endswith(".toml") or "/" in ref:
         path = Path(ref)
         try:
-            data = path.read_bytes()
-        except OSError as e:
-            raise SuiteError(f"{ref}: cannot read suite file ({e.strerror})") from None
+            data, _ = read_capped(path, MAX_SUITE_BYTES, "suite file")
+        except FileRefused as e:
+            raise SuiteError(f"{ref}: {e}") from None
         return parse_suite(data, source=ref, default_name=path.stem)
     if ref not in builtin_names():
         raise SuiteError(
@@ -56,12 +86,26 @@ def load_suite(ref: str) -> Suite:
 
 
 def parse_suite(data: bytes, *, source: str, default_name: str) -> Suite:
+    if len(data) > MAX_SUITE_BYTES:
+        raise SuiteError(f"{source}: larger than the limit of {MAX_SUITE_BYTES:,} bytes")
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise SuiteError(f"{source}: not a UTF-8 text file") from None
+    line = _too_deep(text, MAX_TOML_DEPTH)
+    if line is not None:
+        raise SuiteError(
+            f"{source}: line {line}: brackets nested more than {MAX_TOML_DEPTH} levels deep "
+            "(a suite needs 3 at most)"
+        )
+    try:
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise SuiteError(f"{source}: invalid TOML: {e}") from None
+    except ValueError as e:  # an integer of more digits than Python converts
+        raise SuiteError(f"{source}: invalid TOML: {str(e).split(':')[0]}") from None
+    except RecursionError:  # the pre-scan should have caught it; never a traceback
+        raise SuiteError(f"{source}: nested too deeply to be a suite") from None
 
     problems: list[str] = []
 
@@ -70,13 +114,21 @@ def parse_suite(data: bytes, *, source: str, default_name: str) -> Suite:
 
     for key in doc:
         if key not in TOP_KEYS:
-            bad(key, f"unknown key (expected one of {', '.join(sorted(TOP_KEYS))})")
+            bad(_key(key), f"unknown key (expected one of {', '.join(sorted(TOP_KEYS))})")
     name = doc.get("name", default_name)
     if not isinstance(name, str) or not name.strip():
-        bad("name", f"expected a non-empty string, got {name!r}")
+        bad("name", f"expected a non-empty string, got {shown(name)}")
+    elif problem := text_problem(name):
+        origin = "" if "name" in doc else ' (here the file\'s name; set name = "...")'
+        bad("name", f"{problem}: the suite's name is stored with every run{origin}")
     description = doc.get("description", "")
     if not isinstance(description, str):
-        bad("description", f"expected a string, got {description!r}")
+        bad("description", f"expected a string, got {shown(description)}")
+    elif len(description) > MAX_DESCRIPTION_LENGTH:
+        bad(
+            "description",
+            f"{len(description):,} characters, over the limit of {MAX_DESCRIPTION_LENGTH:,}",
+        )
     timing = _parse_timing(doc.get("timing", {}), bad)
 
     sweeps = doc.get("sweep")
@@ -87,11 +139,26 @@ def parse_suite(data: bytes, *, source: str, default_name: str) -> Suite:
         bad("sweep", "expected [[sweep]] tables")
         sweeps = []
 
+    # Every sweep is validated and its combinations counted before any is expanded: a
+    # product of axes is refused from its size, never discovered by running out of memory.
+    plans = [_check_sweep(sweep, f"sweep[{i}]", bad) for i, sweep in enumerate(sweeps)]
+    total = sum(p.combinations for p in plans if p is not None)
+    if total > MAX_CASES and all(p is None or p.combinations <= MAX_CASES for p in plans):
+        bad(
+            "sweep",
+            f"the sweeps together make {total:,} combinations, over the limit of "
+            f"{MAX_CASES:,} cases; split the suite",
+        )
+    if total > MAX_CASES:
+        plans = []
+
     # A case listed by two sweeps runs once. Deduplicated on the identity itself: hashing
     # a tuple is far cheaper than the digest, which is computed only when asked for.
     cases: dict[tuple, Case] = {}
-    for i, sweep in enumerate(sweeps):
-        for case in _expand_sweep(sweep, f"sweep[{i}]", bad):
+    for plan in plans:
+        if plan is None:
+            continue
+        for case in _expand(plan, bad):
             cases.setdefault((case.workload, *case.params.items()), case)
 
     if not problems and not cases:
@@ -117,7 +184,11 @@ def _parse_timing(table: Any, bad) -> TimingOverrides:
     for key, value in table.items():
         spec = TIMING_KEYS.get(key)
         if spec is None:
-            bad(f"timing.{key}", f"unknown key (expected one of {', '.join(TIMING_KEYS)})")
+            bad(f"timing.{_key(key)}", f"unknown key (expected one of {', '.join(TIMING_KEYS)})")
+            continue
+        problem = _scalar_problem(value)
+        if problem:
+            bad(f"timing.{key}", problem)
             continue
         value, problem = spec.validate(value)
         if problem:
@@ -135,7 +206,37 @@ def _axis(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _expand_sweep(sweep: dict[str, Any], where: str, bad) -> list[Case]:
+def _key(key: str) -> str:
+    """A key as it appears in a message: a long or odd one is shortened and quoted."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", key) else shown(key)
+
+
+def _scalar_problem(value: Any) -> str | None:
+    """Axis and exclude values are single scalars: hashable, comparable, bounded."""
+    if isinstance(value, list | dict):
+        return f"expected a single value, got {shown(value)} (an axis is one flat list)"
+    if isinstance(value, str) and len(value) > MAX_VALUE_LENGTH:
+        return f"a string of {len(value):,} characters, over the limit of {MAX_VALUE_LENGTH}"
+    if isinstance(value, int) and not -INT64_MAX - 1 <= value <= INT64_MAX:
+        return f"the integer {shown(value)} does not fit in 64 bits (TOML's integers)"
+    return None
+
+
+@dataclass
+class _Plan:
+    """A validated sweep: what to multiply out, and how many combinations that makes."""
+
+    where: str
+    workloads: list[str]
+    keys: list[str]
+    axes: dict[str, list[Any]]
+    excludes: list[dict[str, Any]]
+    combinations: int
+
+
+def _check_sweep(sweep: dict[str, Any], where: str, bad) -> _Plan | None:
+    """Validate one sweep (every problem reported) and count its combinations; None when
+    it has a problem."""
     ok = True
 
     def fail(path: str, what: str) -> None:
@@ -154,22 +255,24 @@ def _expand_sweep(sweep: dict[str, Any], where: str, bad) -> list[Case]:
     workloads = axes.get("workload")
     if workloads is None:
         fail(f"{where}.workload", "missing: every sweep names its workload(s)")
-        return []
-    valid_workloads = []
+        return None
+    if not workloads:
+        fail(f"{where}.workload", "empty axis: a list needs at least one value")
+    valid_workloads: list[str] = []
     for j, w in enumerate(workloads):
-        if w in WORKLOADS:
+        path = f"{where}.workload[{j}]" if len(workloads) > 1 else f"{where}.workload"
+        if not isinstance(w, str):
+            fail(path, f"expected a workload name (a string), got {shown(w)}")
+        elif w not in WORKLOADS:
+            fail(path, f"unknown workload {shown(w)} (expected {', '.join(WORKLOADS)})")
+        elif w not in valid_workloads:
             valid_workloads.append(w)
-        else:
-            fail(
-                f"{where}.workload[{j}]" if len(workloads) > 1 else f"{where}.workload",
-                f"unknown workload {w!r} (expected {', '.join(WORKLOADS)})",
-            )
 
     # Validate each value of each axis once, coercing it to the parameter's type.
     for key, values in list(axes.items()):
         if key == "workload":
             continue
-        path = f"{where}.{key}"
+        path = f"{where}.{_key(key)}"
         if not values:
             fail(path, "empty axis: a list needs at least one value")
             continue
@@ -185,28 +288,35 @@ def _expand_sweep(sweep: dict[str, Any], where: str, bad) -> list[Case]:
             continue
         coerced = []
         for j, v in enumerate(values):
-            v2, problem = spec.validate(v)
+            vpath = f"{path}[{j}]" if isinstance(sweep[key], list) else path
+            problem = _scalar_problem(v)
+            if problem is None:
+                v, problem = spec.validate(v)
             if problem:
-                vpath = f"{path}[{j}]" if isinstance(sweep[key], list) else path
                 fail(vpath, problem)
-            coerced.append(v2)
+            coerced.append(v)
         axes[key] = coerced
 
     for j, ex in enumerate(excludes):
         if not ex:
             fail(f"{where}.exclude[{j}]", "empty exclude table: it would exclude every case")
         for key, value in ex.items():
-            path = f"{where}.exclude[{j}].{key}"
+            path = f"{where}.exclude[{j}].{_key(key)}"
+            values = _axis(value)
+            problem = next(filter(None, map(_scalar_problem, values)), None)
+            if problem:
+                fail(path, problem)
+                continue
             if key == "workload":
-                for w in _axis(value):
+                for w in values:
                     if w not in valid_workloads:
-                        fail(path, f"{w!r} is not a workload of this sweep")
+                        fail(path, f"{shown(w)} is not a workload of this sweep")
                 continue
             specs = [WORKLOADS[w][key] for w in valid_workloads if key in WORKLOADS[w]]
             if not specs:
                 fail(path, "unknown key: not a parameter of this sweep's workloads")
                 continue
-            for v in _axis(value):
+            for v in values:
                 _, problem = specs[0].validate(v)
                 if problem:
                     fail(path, problem)
@@ -215,22 +325,82 @@ def _expand_sweep(sweep: dict[str, Any], where: str, bad) -> list[Case]:
     for name in sorted(required - axes.keys()):
         fail(f"{where}.{name}", "missing: required by " + ", ".join(valid_workloads))
     if not ok:
-        return []
+        return None
 
     keys = [k for k in axes if k != "workload"]
+    sizes = [len(valid_workloads), *(len(axes[k]) for k in keys)]
+    combinations = math.prod(sizes)
+    if combinations > MAX_CASES:
+        bad(
+            where,
+            f"{combinations:,} combinations ({' x '.join(map(str, sizes))}) exceed the limit "
+            f"of {MAX_CASES:,} cases; split the sweep or shorten its axes",
+        )
+    return _Plan(where, valid_workloads, keys, axes, excludes, combinations)
+
+
+def _expand(plan: _Plan, bad) -> list[Case]:
+    """The cases of a validated sweep; [] (and a problem) at its first impossible case."""
+    from harness.costmodel import cost
+
+    keys, axes, excludes = plan.keys, plan.axes, plan.excludes
     cases: list[Case] = []
-    for workload in valid_workloads:
+    for workload in plan.workloads:
         for combo in itertools.product(*(axes[k] for k in keys)):
             params = dict(zip(keys, combo, strict=True))
             full = fill_defaults(workload, params)
             if any(_matches(ex, workload, full) for ex in excludes):
                 continue
-            problem = cross_check(workload, full)
+            problem = cross_check(workload, full) or _cost_problem(cost(workload, full))
             if problem:
-                fail(where, f"{workload} with {params}: {problem}")
+                bad(plan.where, f"{workload} with {params}: {problem}")
                 return []
             cases.append(Case(workload, full))
     return cases
+
+
+def _cost_problem(c: Any) -> str | None:
+    """A case the store cannot hold: its cost model's counts exceed 64-bit integers."""
+    counts = {f.name: getattr(c, f.name) for f in dataclasses.fields(c)}
+    for what, value in counts.items():
+        if isinstance(value, int) and value > INT64_MAX:
+            what = "MACs" if what == "macs" else what.replace("_", " ")
+            return (
+                f"its {what} ({value:,}, from the cost model) exceed the limit of "
+                f"{INT64_MAX:,} (a 64-bit integer); make the case smaller"
+            )
+    return None
+
+
+_BRACKETS = re.compile(
+    r'"""(?:\\.|[^\\])*?"""'  # multi-line basic string
+    r"|'''.*?'''"  # multi-line literal string
+    r'|"(?:\\.|[^"\\\n])*"'  # basic string
+    r"|'[^'\n]*'"  # literal string
+    r"|#[^\n]*"  # comment
+    r"|[\[\]{}]",  # brackets of arrays, tables and inline tables
+    re.DOTALL,
+)
+
+
+def _too_deep(text: str, limit: int) -> int | None:
+    """The line where brackets (arrays, inline tables) nest deeper than ``limit``, or None.
+
+    A scan that skips strings and comments, without recursion: ``tomllib`` recurses once
+    per level and would hit Python's recursion limit on a hostile file.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return None
+    depth = 0
+    for m in _BRACKETS.finditer(text):
+        token = m.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return text.count("\n", 0, m.start()) + 1
+        elif token in ("]", "}"):
+            depth = max(0, depth - 1)
+    return None
 
 
 def _matches(exclude: dict[str, Any], workload: str, params: dict[str, Any]) -> bool:

@@ -6,11 +6,22 @@ and ``plotly.min.js`` (once, copied from the installed plotly package; pages loa
 relative path, so the site works from ``file://`` with no network). Running it again
 over the same folder updates the site in place and removes the pages of runs and suites
 that are no longer in the frames.
+
+Writers of one folder may run at once (two `bench report` jobs, say): every file is
+written to a temporary file of a unique name in the same folder and moved over the old
+one with ``os.replace``, so a reader sees the old page or the new one, never half of one;
+and the writers take turns on the folder (an exclusive ``flock`` of its ``.bench-report``
+marker, released by the kernel if a writer dies), so one writer never deletes the pages
+another has just written and the folder ends up as exactly one writer's site.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import secrets
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,7 +54,12 @@ MARKER = ".bench-report"  # marks a folder as a site of ours: only then may we r
 
 
 def _claim(out: Path) -> None:
-    """Create ``out`` or check it is ours: a site rebuild deletes stale pages in it."""
+    """Create ``out`` or check it is ours: a site rebuild deletes stale pages in it.
+
+    The marker is the first file a writer creates in a new folder (and is created only if
+    absent, never rewritten), so a concurrent writer sees either an empty folder or one
+    with the marker: both are ours.
+    """
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: is a file, not a folder")
     if out.is_dir() and not (out / MARKER).exists() and any(out.iterdir()):
@@ -53,9 +69,38 @@ def _claim(out: Path) -> None:
         )
     try:
         out.mkdir(parents=True, exist_ok=True)
-        (out / MARKER).write_text("a site written by `bench report`; it rewrites this folder\n")
+        with contextlib.suppress(FileExistsError), open(out / MARKER, "x") as f:
+            f.write("a site written by `bench report`; it rewrites this folder\n")
     except OSError as e:
         raise UsageError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path) -> Iterator[bool]:
+    """Hold the folder for one writer at a time; yields whether a lock is held.
+
+    An exclusive ``flock`` of the marker: waits while another `bench report` writes the
+    same site. Where there is no ``flock`` (Windows, some network file systems) writers
+    overlap: each file is still replaced atomically, but stale-page removal may race.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield False
+        return
+    try:
+        fd = os.open(out / MARKER, os.O_RDONLY)
+    except OSError as e:
+        raise UsageError(f"--out {out}: cannot open {MARKER} ({e.strerror or e})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks: go on without
+            yield False
+            return
+        yield True  # closing the descriptor releases the lock
+    finally:
+        os.close(fd)
 
 
 def build_site(
@@ -77,6 +122,20 @@ def build_site(
     runs = _prepare_runs(runs)
     results = _prepare_results(results, runs)
     marks = _prepare_marks(regression_marks)
+    with _exclusive(out) as alone:
+        index = _write_site(out, runs, results, marks, title)
+        if alone:
+            _remove_orphaned_temporaries(out)
+    return index
+
+
+def _write_site(
+    out: Path,
+    runs: pd.DataFrame,
+    results: pd.DataFrame,
+    marks: pd.DataFrame | None,
+    title: str,
+) -> Path:
     _write_plotly_js(out)
     generated = f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by bench"
 
@@ -131,20 +190,46 @@ def _slice(cols: Cols, index: dict[Any, np.ndarray], run_id: Any) -> Cols:
 # ---------------------------------------------------------------- writing
 
 
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+# A temporary file: ".<name>.<16 hex digits>.tmp" beside the file it will replace.
+_TEMPORARY = re.compile(r"\.(.+)\.[0-9a-f]{16}\.tmp|\.(.+)\.tmp")
+_OURS = re.compile(r"index\.html|plotly\.min\.js|run-.+\.html|trend-.+\.html")
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    """Write ``path`` atomically: a unique temporary file in the same folder, then
+    ``os.replace``. Concurrent writers of one path each replace it whole; a failure leaves
+    the old file and no temporary behind."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    while True:
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        try:
+            # O_EXCL: a name no other writer holds. Mode 0o666 less the umask, as
+            # Path.write_text would give (NamedTemporaryFile's 0o600 would hide the site
+            # from a web server).
+            fd = os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
+            )
+        except FileExistsError:  # pragma: no cover - 64 random bits
+            continue
+        break
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def _write_plotly_js(out: Path) -> None:
     src = _plotly_js_source()
     dest = out / h.PLOTLY_JS
-    if dest.exists() and dest.stat().st_size == len(src) and dest.read_bytes() == src:
-        return
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    tmp.write_bytes(src)
-    os.replace(tmp, dest)
+    with contextlib.suppress(OSError):  # unreadable or gone: write it
+        if dest.stat().st_size == len(src) and dest.read_bytes() == src:
+            return
+    _write(dest, src)
 
 
 def _plotly_js_source() -> bytes:
@@ -162,7 +247,16 @@ def _remove_stale(out: Path, written: set[str]) -> None:
     for pattern in _PAGE_GLOBS:
         for p in out.glob(pattern):
             if p.name not in written and p.is_file():
-                p.unlink()
+                p.unlink(missing_ok=True)  # another writer may have removed it first
+
+
+def _remove_orphaned_temporaries(out: Path) -> None:
+    """Temporary files of writers that died (killed mid-write). Called only while the
+    folder is held: then no live writer has a temporary file here."""
+    for p in out.glob(".*.tmp"):
+        m = _TEMPORARY.fullmatch(p.name)
+        if m and _OURS.fullmatch(m.group(1) or m.group(2)) and p.is_file():
+            p.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- input frames

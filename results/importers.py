@@ -2,6 +2,10 @@
 
 ``load_pytest_benchmark`` validates the whole file before returning anything, so a bad
 file raises ``ImportFormatError`` (naming the file and the key) and nothing is written.
+Validation covers what the database would refuse later (``results.limits``): integers
+beyond the columns' 32 or 64 bits, names over their column's length, NUL characters,
+non-finite numbers in stored JSON, datetimes outside 1970 to 2200. The file itself must
+be a regular file of at most ``MAX_IMPORT_BYTES`` (never a FIFO or a device).
 
 Two kinds of files import:
 
@@ -20,9 +24,11 @@ the file's own statistics (median, quartiles, mean, ...) are kept as the record'
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +36,21 @@ from typing import Any
 
 from results.errors import ImportFormatError
 from results.fingerprint import fingerprint
+from results.limits import (
+    INT32_MAX,
+    INT64_MAX,
+    MAX_IMPORT_BYTES,
+    MAX_KEY_LENGTH,
+    MAX_NAME_LENGTH,
+    FileRefused,
+    char_problem,
+    check_option_name,
+    int_problem,
+    json_problem,
+    read_capped,
+    shown,
+    text_problem,
+)
 from results.records import CaseStatus, ResultRecord, RunRecord, RunStatus
 from results.stats import Stats
 
@@ -38,13 +59,20 @@ NEWEST_MAJOR = 5  # pytest-benchmark writes its own version; 3.x to 5.x share th
 
 _NO_COMMIT = {"", "unversioned", "unknown"}
 
+# Times bench keeps: pandas' datetime range ends in 2262, and no benchmark predates 1970.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+MAX_SECONDS = 1e9  # one call or round timed at ~31 years: beyond it, statistics overflow
+_TIME_RANGE = f"a finite time in seconds from 0 to {MAX_SECONDS:,.0f}"
+
 
 def load_pytest_benchmark(
     path: Path, *, label: str | None = None
 ) -> tuple[RunRecord, list[ResultRecord]]:
     """The run and results stored in a pytest-benchmark JSON file."""
     path = Path(path)
-    doc = _read(path)
+    check_option_name("--label", label)
+    doc, st = _read(path)
     f = _Fields(str(path))
     if not isinstance(doc, dict):
         raise f.error("", f"expected a JSON object (a pytest-benchmark file), got {_kind(doc)}")
@@ -55,12 +83,13 @@ def load_pytest_benchmark(
     machine = f.get(doc, "machine_info", dict, required=False) or {}
     commit_info = f.get(doc, "commit_info", dict, required=False) or {}
     bench_env = f.get(machine, "bench", dict, required=False, where="machine_info.bench")
-    when = _datetime(doc, f, path)
+    when = _datetime(doc, f, st)
 
     results = [_result(b, f"benchmarks[{i}]", f) for i, b in enumerate(benchmarks)]
-    env = _environment(machine, commit_info, bench_env, version)
+    env = _environment(machine, commit_info, bench_env, version, f)
+    commit = _commit(commit_info, bench_env, f)
     run = RunRecord(
-        suite=_suite_name(benchmarks, commit_info, path),
+        suite=_suite_name(benchmarks, commit_info, path, f),
         suite_digest=hashlib.sha256("\n".join(r.case_key for r in results).encode()).hexdigest(),
         environment=env,
         fingerprint=fingerprint(env),
@@ -68,7 +97,7 @@ def load_pytest_benchmark(
         finished_at=when,
         label=label,
         status=RunStatus.FINISHED,
-        commit=(bench_env or {}).get("bench_commit") or _commit(commit_info),
+        commit=commit,
         planned=len(results),
     )
     return run, results
@@ -106,24 +135,57 @@ class _Fields:
 
     def number(self, obj: dict[str, Any], key: str, where: str, *, required: bool = True) -> Any:
         value = self.get(obj, key, (int, float), required=required, where=where)
-        if value is not None and not _time(value):
-            raise self.error(where, f"expected a finite time >= 0, got {value!r}")
+        if value is None:
+            return None
+        if not _time(value):
+            raise self.error(where, f"expected {_TIME_RANGE}, got {shown(value)}")
+        return float(value)  # an int beyond 64 bits would not bind to a REAL/DOUBLE column
+
+    def integer(
+        self, obj: dict[str, Any], key: str, where: str, low: int, high: int, *, required: bool
+    ) -> int | None:
+        """An integer field within a database column's range (named in the message)."""
+        value = self.get(obj, key, int, required=required, where=where)
+        if value is not None and (problem := int_problem(value, low, high)):
+            raise self.error(where, problem)
+        return value
+
+    def text(self, value: Any, where: str, max_length: int, *, controls: bool = False) -> str:
+        """A string stored in a column of ``max_length`` characters: no NUL, and no
+        control characters unless ``controls``."""
+        if isinstance(value, str) and controls:
+            problem = char_problem(value, controls=True)
+            if problem is None and len(value) > max_length:
+                problem = f"{len(value):,} characters, over the limit of {max_length:,}"
+        else:
+            problem = text_problem(value, max_length)
+        if problem:
+            raise self.error(where, problem)
+        return value
+
+    def json(self, value: Any, where: str) -> Any:
+        """A value stored as JSON: finite numbers, 64-bit integers, no NUL, not too deep."""
+        found = json_problem(value, where)
+        if found:
+            raise self.error(*found)
         return value
 
 
-def _read(path: Path) -> Any:
+def _read(path: Path) -> tuple[Any, os.stat_result]:
     try:
-        text = path.read_bytes()
-    except OSError as e:
-        raise ImportFormatError(f"{path}: cannot read ({e.strerror})") from None
+        text, st = read_capped(path, MAX_IMPORT_BYTES, "benchmark file")
+    except FileRefused as e:
+        raise ImportFormatError(f"{path}: {e}") from None
     try:
-        return json.loads(text)
+        return json.loads(text), st
     except UnicodeDecodeError:
         raise ImportFormatError(f"{path}: not a UTF-8 JSON file") from None
     except json.JSONDecodeError as e:
         raise ImportFormatError(
             f"{path}: not JSON ({e.msg} at line {e.lineno} column {e.colno})"
         ) from None
+    except ValueError as e:  # an integer of more digits than Python converts
+        raise ImportFormatError(f"{path}: not a benchmark file: {str(e).split(':')[0]}") from None
     except RecursionError:
         raise ImportFormatError(f"{path}: JSON nested too deeply to be a benchmark file") from None
 
@@ -145,46 +207,78 @@ def _version(doc: dict[str, Any], f: _Fields) -> str | None:
     return version
 
 
-def _datetime(doc: dict[str, Any], f: _Fields, path: Path) -> datetime:
+def _datetime(doc: dict[str, Any], f: _Fields, st: os.stat_result) -> datetime:
+    """When the file was written, in UTC, from 1970 to 2200 (what pandas and every
+    database backend can hold after any time-zone shift)."""
     text = f.get(doc, "datetime", str, required=False)
+    when: datetime | None = None
     if text is None:  # very old files: the file's modification time is the best we know
-        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise f.error("datetime", f"expected an ISO 8601 time, got {text!r}") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)  # pytest-benchmark < 4: UTC
+        what = "missing, and the file's modification time"
+        with contextlib.suppress(OverflowError, OSError, ValueError):
+            when = datetime.fromtimestamp(st.st_mtime, UTC)
+    else:
+        what = shown(text)
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            raise f.error("datetime", f"expected an ISO 8601 time, got {what}") from None
+        if when.tzinfo is None:  # pytest-benchmark < 4: UTC
+            when = when.replace(tzinfo=UTC)
+        try:
+            when = when.astimezone(UTC)  # 9999-12-31T23:00-05:00 is beyond datetime's range
+        except OverflowError:
+            when = None
+    if when is None or not EARLIEST <= when < LATEST:
+        raise f.error(
+            "datetime",
+            f"{what} is out of range: expected a time from {EARLIEST:%Y-%m-%d} to "
+            f"{LATEST:%Y-%m-%d} UTC",
+        )
+    return when
 
 
 def _result(bench: Any, where: str, f: _Fields) -> ResultRecord:
     if not isinstance(bench, dict):
         raise f.error(where, f"expected an object, got {_kind(bench)}")
     fullname = f.get(bench, "fullname", str, where=f"{where}.fullname")
+    f.text(fullname, f"{where}.fullname", MAX_CASE_ID, controls=True)
     stats = f.get(bench, "stats", dict, where=f"{where}.stats")
     extra = f.get(bench, "extra_info", dict, required=False, where=f"{where}.extra_info") or {}
     summary = _summary(stats, f"{where}.stats", f)
-    iterations = f.get(stats, "iterations", int, required=False, where=f"{where}.stats.iterations")
-    if iterations is not None and iterations < 1:
-        raise f.error(f"{where}.stats.iterations", f"expected at least 1, got {iterations}")
+    iterations = f.integer(
+        stats, "iterations", f"{where}.stats.iterations", 1, INT32_MAX, required=False
+    )
     samples = _samples(stats, summary.n, f"{where}.stats.data", f)
 
     if "case_key" in extra:  # written by bench's pytest plugin
         x = f"{where}.extra_info"
+        case_id = f.get(extra, "case_id", str, required=False, where=f"{x}.case_id")
         identity = {
-            "case_key": f.get(extra, "case_key", str, where=f"{x}.case_key"),
-            "case_id": f.get(extra, "case_id", str, required=False, where=f"{x}.case_id")
-            or fullname.rpartition("::")[2],
-            "workload": f.get(extra, "workload", str, where=f"{x}.workload"),
-            "params": f.get(extra, "params", dict, where=f"{x}.params"),
-            **{k: f.get(extra, k, int, required=False, where=f"{x}.{k}") for k in _COST},
+            "case_key": f.text(
+                f.get(extra, "case_key", str, where=f"{x}.case_key"),
+                f"{x}.case_key",
+                MAX_KEY_LENGTH,
+            ),
+            "case_id": f.text(case_id, f"{x}.case_id", MAX_CASE_ID, controls=True)
+            if case_id
+            else fullname.rpartition("::")[2],
+            "workload": f.text(
+                f.get(extra, "workload", str, where=f"{x}.workload"),
+                f"{x}.workload",
+                MAX_KEY_LENGTH,
+            ),
+            "params": f.json(f.get(extra, "params", dict, where=f"{x}.params"), f"{x}.params"),
+            **{k: f.integer(extra, k, f"{x}.{k}", 0, INT64_MAX, required=False) for k in _COST},
         }
     else:
         params = f.get(bench, "params", dict, required=False, where=f"{where}.params") or {}
         group = f.get(bench, "group", str, required=False, where=f"{where}.group")
+        f.json(extra, f"{where}.extra_info")
+        f.json(params, f"{where}.params")
         identity = {
             "case_key": plain_case_key(fullname, params),
             "case_id": fullname,
-            "workload": group or "pytest",
+            "workload": f.text(group, f"{where}.group", MAX_KEY_LENGTH) if group else "pytest",
             "params": {**extra, **params},
         }
     record = ResultRecord(
@@ -199,14 +293,13 @@ def _result(bench: Any, where: str, f: _Fields) -> ResultRecord:
 
 
 _COST = ("macs", "parameters", "bytes")
+MAX_CASE_ID = 100_000  # characters of a test id (an unbounded TEXT column; sanity only)
 _STAT_KEYS = {"median": "median", "q1": "q1", "q3": "q3", "mean": "mean", "stddev": "stdev"}
 
 
 def _summary(stats: dict[str, Any], where: str, f: _Fields) -> Stats:
     values = {ours: f.number(stats, key, f"{where}.{key}") for key, ours in _STAT_KEYS.items()}
-    rounds = f.get(stats, "rounds", int, where=f"{where}.rounds")
-    if rounds < 1:
-        raise f.error(f"{where}.rounds", f"expected at least 1, got {rounds}")
+    rounds = f.integer(stats, "rounds", f"{where}.rounds", 1, INT32_MAX, required=True)
     return Stats(
         n=rounds,
         min=f.number(stats, "min", f"{where}.min"),
@@ -216,9 +309,9 @@ def _summary(stats: dict[str, Any], where: str, f: _Fields) -> Stats:
 
 
 def _time(value: int | float) -> bool:
-    """A finite, non-negative number of seconds (an int beyond float range is not)."""
+    """A finite number of seconds from 0 to MAX_SECONDS (an int beyond float range is not)."""
     try:
-        return math.isfinite(value) and value >= 0
+        return math.isfinite(value) and 0 <= value <= MAX_SECONDS
     except OverflowError:
         return False
 
@@ -229,7 +322,7 @@ def _samples(stats: dict[str, Any], rounds: int, where: str, f: _Fields) -> list
         return []
     for j, value in enumerate(data):
         if _is_bool(value) or not isinstance(value, int | float) or not _time(value):
-            raise f.error(f"{where}[{j}]", f"expected a time in seconds >= 0, got {value!r}")
+            raise f.error(f"{where}[{j}]", f"expected {_TIME_RANGE}, got {shown(value)}")
     if len(data) != rounds:
         raise f.error(where, f"{len(data)} values for {rounds} rounds")
     return [float(v) for v in data]
@@ -246,46 +339,87 @@ def _environment(
     commit: dict[str, Any],
     bench_env: dict[str, Any] | None,
     version: str | None,
+    f: _Fields,
 ) -> dict[str, Any]:
-    """machine_info and commit_info under bench's environment names (DESIGN.md 4)."""
+    """machine_info and commit_info under bench's environment names (DESIGN.md 4).
+
+    Each value is checked where it comes from, so a bad one is named by its own key.
+    """
     cpu = machine.get("cpu") if isinstance(machine.get("cpu"), dict) else {}
     system, release = machine.get("system"), machine.get("release")
-    env: dict[str, Any] = {
-        "source": SOURCE,
-        "pytest_benchmark": version,
-        "hostname": machine.get("node"),
-        "os": f"{system}-{release}" if system and release else system,
-        "machine": machine.get("machine"),
-        "python": machine.get("python_version"),
-        "python_implementation": machine.get("python_implementation"),
-        "cpu_model": cpu.get("brand_raw") or cpu.get("brand") or machine.get("processor") or None,
-        "cpu_count": cpu.get("count"),
-        "cpu_hz": cpu.get("hz_advertised_friendly"),
-        "commit_project": commit.get("project"),
-        "commit_branch": commit.get("branch"),
-        "commit_dirty": commit.get("dirty"),
+    cpu_model = next(
+        (
+            (value, where)
+            for value, where in (
+                (cpu.get("brand_raw"), "machine_info.cpu.brand_raw"),
+                (cpu.get("brand"), "machine_info.cpu.brand"),
+                (machine.get("processor"), "machine_info.processor"),
+            )
+            if value
+        ),
+        (None, ""),
+    )
+    sourced: dict[str, tuple[Any, str]] = {
+        "source": (SOURCE, ""),
+        "pytest_benchmark": (version, "version"),
+        "hostname": (machine.get("node"), "machine_info.node"),
+        "os": (
+            f"{system}-{release}" if system and release else system,
+            "machine_info.system" if not release else "machine_info.release",
+        ),
+        "machine": (machine.get("machine"), "machine_info.machine"),
+        "python": (machine.get("python_version"), "machine_info.python_version"),
+        "python_implementation": (
+            machine.get("python_implementation"),
+            "machine_info.python_implementation",
+        ),
+        "cpu_model": cpu_model,
+        "cpu_count": (cpu.get("count"), "machine_info.cpu.count"),
+        "cpu_hz": (cpu.get("hz_advertised_friendly"), "machine_info.cpu.hz_advertised_friendly"),
+        "commit_project": (commit.get("project"), "commit_info.project"),
+        "commit_branch": (commit.get("branch"), "commit_info.branch"),
+        "commit_dirty": (commit.get("dirty"), "commit_info.dirty"),
     }
-    env = {k: v for k, v in env.items() if v is not None}
+    env = {k: f.json(v, where) for k, (v, where) in sourced.items() if v is not None}
     if bench_env:  # bench's own capture wins: it is what `bench run` records
-        env.update(bench_env)
+        env.update(f.json(bench_env, "machine_info.bench"))
     return env
 
 
-def _commit(commit_info: dict[str, Any]) -> str | None:
+def _commit(
+    commit_info: dict[str, Any], bench_env: dict[str, Any] | None, f: _Fields
+) -> str | None:
+    """bench's own commit (plugin files), else the project's: at most 64 characters."""
+    ours = (bench_env or {}).get("bench_commit")
+    if ours:
+        return f.text(ours, "machine_info.bench.bench_commit", MAX_KEY_LENGTH)
     commit = commit_info.get("id")
-    return commit if isinstance(commit, str) and commit not in _NO_COMMIT else None
+    if not isinstance(commit, str) or commit in _NO_COMMIT:
+        return None
+    return f.text(commit, "commit_info.id", MAX_KEY_LENGTH)
 
 
-def _suite_name(benchmarks: list[dict[str, Any]], commit: dict[str, Any], path: Path) -> str:
-    """bench's suite names for plugin files; the project (stable across runs) otherwise."""
+def _suite_name(
+    benchmarks: list[dict[str, Any]], commit: dict[str, Any], path: Path, f: _Fields
+) -> str:
+    """bench's suite names for plugin files; the project (stable across runs) otherwise.
+
+    At most 255 characters with the ``pytest-benchmark:`` prefix, like any suite name.
+    """
     extras = [b.get("extra_info") or {} for b in benchmarks]
     suites = sorted(
         {x["suite"] for x in extras if "case_key" in x and isinstance(x.get("suite"), str)}
     )
     if suites:
-        return f"{SOURCE}:{'+'.join(suites)}"
-    project = commit.get("project")
-    return f"{SOURCE}:{project if isinstance(project, str) and project else path.stem}"
+        name, where = "+".join(suites), "benchmarks[].extra_info.suite"
+    elif isinstance(commit.get("project"), str) and commit["project"]:
+        name, where = commit["project"], "commit_info.project"
+    else:
+        name, where = path.stem, "(the file's name, as the suite's name)"
+    problem = text_problem(name, MAX_NAME_LENGTH - len(SOURCE) - 1)
+    if problem:
+        raise f.error(where, f"suite name {shown(name)}: {problem}")
+    return f"{SOURCE}:{name}"
 
 
 def _is_bool(value: Any) -> bool:
@@ -294,7 +428,7 @@ def _is_bool(value: Any) -> bool:
 
 def _kind(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), "null" if value is None else f"{type(value).__name__} {value!r}"
+        type(value), "null" if value is None else f"{type(value).__name__} {shown(value)}"
     )
 
 

@@ -100,3 +100,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("gpu"):
             item.add_marker(skip)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """pytester restores ``sys.modules`` after an in-process run, and torch's extension
+    cannot be imported a second time in one process ("bad call flags"): load torch before
+    pytester takes its snapshot, so it stays loaded whatever order the tests run in."""
+    if "pytester" in getattr(item, "fixturenames", ()):
+        import torch  # noqa: F401

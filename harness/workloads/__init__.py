@@ -29,6 +29,9 @@ _BUILDERS: dict[str, Callable[[dict[str, Any]], nn.Module]] = {
     "separable_block": lambda p: layers.SeparableBlock(
         p["channels"], p["channels_out"], p["kernel"], p["stride"]
     ),
+    "conv_block": lambda p: layers.conv_block(
+        p["channels"], p["channels_out"], p["kernel"], p["stride"]
+    ),
     "inverted_residual": lambda p: layers.InvertedResidual(
         p["channels"], p["channels_out"], p["stride"], p["expand"], p["kernel"]
     ),

@@ -51,6 +51,12 @@ def conv_bn(
     return nn.Sequential(*layers)
 
 
+def conv_block(channels: int, channels_out: int, kernel: int = 3, stride: int = 1) -> nn.Sequential:
+    """Standard k×k conv → BN → ReLU: a layer of the paper's "Conv MobileNet", and the fair
+    partner of SeparableBlock (the same normalisation and activation after each conv)."""
+    return conv_bn(channels, channels_out, kernel, stride)
+
+
 class SeparableBlock(nn.Sequential):
     """MobileNet v1 block: depthwise → BN → ReLU → pointwise → BN → ReLU."""
 

@@ -18,7 +18,13 @@ from harness.architecture import (
     v2_last_channel,
     v2_stem,
 )
-from harness.workloads.layers import InvertedResidual, SeparableBlock, conv_bn, init_weights
+from harness.workloads.layers import (
+    InvertedResidual,
+    SeparableBlock,
+    conv_block,
+    conv_bn,
+    init_weights,
+)
 
 
 class MobileNetV1(nn.Module):
@@ -34,7 +40,7 @@ class MobileNetV1(nn.Module):
             if conv == "separable":
                 layers.append(SeparableBlock(b.channels, b.channels_out, stride=b.stride))
             else:
-                layers.append(conv_bn(b.channels, b.channels_out, 3, b.stride))
+                layers.append(conv_block(b.channels, b.channels_out, 3, b.stride))
         self.features = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(v1_last_channel(alpha), classes)

@@ -130,10 +130,13 @@ def test_reading_commands_do_not_create_a_database(env) -> None:
 
 def test_list_json_has_keys_params_and_costs(env) -> None:
     r = bench("list", "tiny.toml", "--json")
-    cases = json.loads(r.output)
+    cases = [json.loads(line) for line in r.output.splitlines()]  # JSON Lines
     assert len(cases) == 4
     first = cases[0]
-    assert set(first) >= {"key", "workload", "params", "macs", "parameters"}
+    assert set(first) >= {"key", "workload", "params", "macs", "parameters", "bytes"}
+    assert set(first) >= {"activation_bytes", "activation_bytes_efficient", "weight_bytes"}
+    assert first["activation_bytes"] == 4 * 2 * 8 * 8 * 8  # float32 input + output
+    assert first["weight_bytes"] == 4 * 9 * 8 * 8
     assert first["params"]["size"] == 8 and first["params"]["dtype"] == "float32"
     assert first["macs"] == 9 * 8 * 8 * 8 * 8  # k^2 * Cin * Cout * H' * W'
 

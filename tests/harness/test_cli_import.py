@@ -166,3 +166,85 @@ def test_bad_file_creates_no_database(env: Path) -> None:
     r = bench("import", "pytest-benchmark", "bad.json", "--db", f"sqlite:///{env / 'new.db'}")
     assert r.exit_code == 2 and "expected a JSON object" in r.output
     assert not (env / "new.db").exists() and not (env / ".bench").exists()
+
+
+# -- values the database would refuse: refused before anything is written, on both backends
+
+
+def _hostile(path: Path, case: str) -> Path:
+    """A pytest-benchmark file that is well-formed JSON but holds one value no column fits."""
+    b = benchmark("t.py::test_x", DATA)
+    top: dict[str, Any] = {}
+    if case == "macs-beyond-int64":
+        b["extra_info"] = {"case_key": "k", "workload": "conv", "params": {}, "macs": 2**63}
+    elif case == "iterations-beyond-int32":
+        b["stats"]["iterations"] = 2**31
+    elif case == "datetime-out-of-range":
+        top["datetime"] = "9999-12-31T23:00:00-05:00"
+    elif case == "datetime-before-1970":
+        top["datetime"] = "0001-01-01T00:00:00+00:00"
+    elif case == "nul-in-name":
+        b["fullname"] = "t.py::test_\x00x"
+    elif case == "nan-in-params":
+        b["params"] = {"n": float("nan")}
+    elif case == "long-project":
+        top["commit_info"] = {"id": "abc", "project": "p" * 300}
+    return pb_file(path, b, **top)
+
+
+HOSTILE = {
+    "macs-beyond-int64": "benchmarks[0].extra_info.macs: expected an integer from 0 to",
+    "iterations-beyond-int32": "benchmarks[0].stats.iterations: expected an integer from 1 to",
+    "datetime-out-of-range": "datetime: '9999-12-31T23:00:00-05:00' is out of range",
+    "datetime-before-1970": "datetime: '0001-01-01T00:00:00+00:00' is out of range",
+    "nul-in-name": "benchmarks[0].fullname: contains a NUL character",
+    "nan-in-params": "benchmarks[0].params.n: nan is not a finite number",
+    "long-project": "commit_info.project: suite name",
+}
+
+
+def test_values_beyond_the_columns_change_nothing(env: Path, db_url: str) -> None:
+    good = pb_file(env / "good.json", benchmark("t.py::test_x", DATA))
+    assert bench("import", "pytest-benchmark", str(good), "--db", db_url).exit_code == 0
+    before = bench("runs", "--json", "--db", db_url).output
+    for case, message in HOSTILE.items():
+        bad = _hostile(env / f"{case}.json", case)
+        r = bench("import", "pytest-benchmark", str(bad), "--db", db_url)
+        assert r.exit_code == 2, (case, r.output)
+        assert f"bench: error: {bad}: {message}" in r.output, (case, r.output)
+        assert "Traceback" not in r.output
+    for label in ("l" * 256, "a\x00b"):
+        r = bench("import", "pytest-benchmark", str(good), "--db", db_url, "--label", label)
+        assert r.exit_code == 2 and "bench: error: --label " in r.output, r.output
+    after = bench("runs", "--json", "--db", db_url).output
+    assert after == before  # no run, no "interrupted" leftover, no result
+    (run,) = json.loads(after)
+    assert run["status"] == "finished" and run["counts"] == {"ok": 1}
+
+
+def test_the_largest_values_round_trip(env: Path, db_url: str) -> None:
+    b = benchmark("t.py::test_edge", DATA)
+    b["stats"]["iterations"] = 2**31 - 1
+    b["extra_info"] = {
+        "case_key": "k" * 64,
+        "workload": "w" * 64,
+        "params": {"n": 2**63 - 1, "s": "é" * 300},
+        "macs": 2**63 - 1,
+        "parameters": 2**63 - 1,
+        "bytes": 2**63 - 1,
+    }
+    f = pb_file(
+        env / "edge.json",
+        b,
+        datetime="2199-12-31T23:59:59+00:00",
+        commit_info={"id": "c" * 64, "project": "p" * 238},
+    )
+    label = "é" * 255
+    r = bench("import", "pytest-benchmark", str(f), "--db", db_url, "--label", label)
+    assert r.exit_code == 0, r.output
+    shown = json.loads(bench("show", "latest", "--json", "--db", db_url).output)
+    assert shown["label"] == label and shown["suite"] == "pytest-benchmark:" + "p" * 238
+    assert shown["commit"] == "c" * 64
+    (x,) = shown["results"]
+    assert x["macs"] == x["parameters"] == x["bytes"] == 2**63 - 1
+    assert x["calls_per_sample"] == 2**31 - 1 and x["params"]["n"] == 2**63 - 1

@@ -1,7 +1,8 @@
 """The analytic cost model: published figures, the theory, bytes and speed.
 
 Agreement with the built modules (FlopCounterMode, parameter counts, shapes) is in
-test_workloads.py; this file needs no torch.
+test_workloads.py, activation and weight memory in test_memory_model.py; this file needs
+no torch.
 """
 
 from __future__ import annotations
@@ -107,6 +108,24 @@ def test_separable_over_conv_is_theory_ratio(geometry: dict) -> None:
     assert ratio == theory_ratio(channels_out, geometry.get("kernel", 3))
 
 
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        dict(channels=64, size=56),
+        dict(channels=3, channels_out=24, size=15, stride=2),
+        dict(channels=96, channels_out=512, size=7, kernel=5, batch=2),
+        dict(channels=24, channels_out=64, size=56, kernel=1),
+        dict(channels=512, size=14, stride=2, batch=8),
+    ],
+    ids=str,
+)
+def test_separable_block_over_conv_block_is_theory_ratio(geometry: dict) -> None:
+    # The fair pair: BatchNorm and ReLU add no MACs, so the ratio stays exact.
+    ratio = c("separable_block", **geometry).macs / c("conv_block", **geometry).macs
+    channels_out = geometry.get("channels_out", geometry["channels"])
+    assert ratio == theory_ratio(channels_out, geometry.get("kernel", 3))
+
+
 # --- hand-computed counts -------------------------------------------------------------------
 
 
@@ -116,6 +135,17 @@ def test_conv_counts_by_hand() -> None:
     assert got.macs == 2 * 9 * 64 * 128 * 8 * 8
     assert got.parameters == 9 * 64 * 128
     assert got.output_shape == (2, 128, 8, 8)
+
+
+def test_conv_block_counts_by_hand() -> None:
+    # The conv above, plus BatchNorm's affine pair (2 x 128); BN and ReLU add no MACs and,
+    # folded into the conv, move no bytes.
+    conv = c("conv", channels=64, channels_out=128, size=15, stride=2, batch=2)
+    got = c("conv_block", channels=64, channels_out=128, size=15, stride=2, batch=2)
+    assert got.macs == conv.macs == 2 * 9 * 64 * 128 * 8 * 8
+    assert got.parameters == 9 * 64 * 128 + 2 * 128
+    assert got.bytes == conv.bytes
+    assert got.output_shape == conv.output_shape == (2, 128, 8, 8)
 
 
 def test_inverted_residual_counts_by_hand() -> None:
@@ -171,6 +201,7 @@ WORKLOAD_CASES = [
     ("pointwise", dict(channels=32, channels_out=48, size=15)),
     ("separable", dict(channels=32, size=15)),
     ("separable_block", dict(channels=32, size=15)),
+    ("conv_block", dict(channels=32, channels_out=48, size=15, kernel=5, stride=2)),
     ("inverted_residual", dict(channels=32, size=15)),
     ("mobilenet_v1", dict(alpha=0.5)),
     ("mobilenet_v1", dict(conv="standard")),
@@ -182,11 +213,19 @@ WORKLOAD_CASES = [
 def test_dtype_and_batch_scaling(workload: str, params: dict) -> None:
     f32 = c(workload, **params)
     assert f32.bytes > 0 and f32.macs > 0
-    assert c(workload, **params, dtype="float16").bytes * 2 == f32.bytes
-    assert c(workload, **params, dtype="bfloat16").bytes * 2 == f32.bytes
+    for dtype in ("float16", "bfloat16"):
+        half = c(workload, **params, dtype=dtype)
+        assert half.bytes * 2 == f32.bytes
+        assert half.activation_bytes * 2 == f32.activation_bytes
+        assert half.activation_bytes_efficient * 2 == f32.activation_bytes_efficient
+        assert half.weight_bytes * 2 == f32.weight_bytes == 4 * f32.parameters
     four = c(workload, **params, batch=4)
     assert four.macs == 4 * f32.macs
     assert four.parameters == f32.parameters
+    assert four.activation_bytes == 4 * f32.activation_bytes  # weights are not activations
+    assert four.activation_bytes_efficient == 4 * f32.activation_bytes_efficient
+    assert four.weight_bytes == f32.weight_bytes
+    assert 0 < f32.activation_bytes_efficient <= f32.activation_bytes
     assert f32.bytes < four.bytes < 4 * f32.bytes  # weights are read once per batch
     assert four.output_shape == (4, *f32.output_shape[1:])
     # Runtime parameters change how a case runs, not what it costs.

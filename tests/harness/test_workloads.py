@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import torch
+from test_memory_model import LeafHooks
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -16,7 +17,15 @@ from harness.workloads import build_module, make_input
 from harness.workloads.layers import InvertedResidual, SeparableBlock
 from harness.workloads.mobilenet import MobileNetV1, MobileNetV2
 
-LAYERS = ("conv", "depthwise", "pointwise", "separable", "separable_block", "inverted_residual")
+LAYERS = (
+    "conv",
+    "depthwise",
+    "pointwise",
+    "separable",
+    "separable_block",
+    "conv_block",
+    "inverted_residual",
+)
 
 # Odd channel counts and sizes, channels_out != channels, strides 1 and 2, kernels 1/3/5.
 GEOMETRIES: list[dict[str, Any]] = [
@@ -72,11 +81,16 @@ CASES = _layer_cases() + [Case.make(w, **p) for w, p in NETWORKS]
 def test_module_matches_cost_model(case: Case) -> None:
     module = build_module(case.workload, case.params)
     x = make_input(case.workload, case.params, torch.Generator().manual_seed(0))
-    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+    with (
+        torch.inference_mode(),
+        FlopCounterMode(display=False) as counter,
+        LeafHooks(module) as live,
+    ):
         y = module(x)
     expected = cost(case.workload, case.params)
     assert expected.macs * 2 == counter.get_total_flops()
     assert expected.parameters == sum(p.numel() for p in module.parameters())
+    assert expected.activation_bytes == live.peak
     assert expected.output_shape == tuple(y.shape)
     assert torch.isfinite(y).all()
 
@@ -193,6 +207,20 @@ def test_v1_blocks(alpha: float) -> None:
         channels = out * alpha
     assert isinstance(net.pool, nn.AdaptiveAvgPool2d)
     assert net.classifier.in_features == 1024 * alpha and net.classifier.bias is not None
+
+
+def test_conv_block_is_conv_bn_relu() -> None:
+    block = build_module("conv_block", dict(channels=16, channels_out=24, kernel=5, stride=2))
+    conv, bn, relu = block
+    assert (conv.in_channels, conv.out_channels, conv.groups) == (16, 24, 1)
+    assert conv.kernel_size == (5, 5) and conv.stride == (2, 2) and conv.padding == (2, 2)
+    assert conv.bias is None and isinstance(bn, nn.BatchNorm2d) and bn.num_features == 24
+    assert isinstance(relu, nn.ReLU) and relu.inplace
+    # He init on the fan-in, 16 x 5 x 5: std sqrt(2 / 400), not PyTorch's default.
+    assert conv.weight.std().item() == pytest.approx((2 / 400) ** 0.5, rel=0.1)
+    # The same layers as Conv MobileNet's, as separable_block is v1's block.
+    layer = MobileNetV1(conv="standard").features[1]
+    assert [type(m) for m in layer] == [type(m) for m in block]
 
 
 def test_conv_mobilenet_uses_standard_convs() -> None:

@@ -7,6 +7,8 @@ change in its format shows up here rather than in a user's import.
 from __future__ import annotations
 
 import json
+import math
+import os
 import statistics
 import subprocess
 import sys
@@ -16,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from results.errors import ImportFormatError
+from results.errors import ImportFormatError, UsageError
 from results.importers import (
+    MAX_IMPORT_BYTES,
     fingerprint,
     load_pytest_benchmark,
     plain_case_key,
@@ -165,6 +168,13 @@ def test_importing_loads_no_torch() -> None:
 # -- bad files ---------------------------------------------------------------------------
 
 
+def nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
 def bench(**changes: Any) -> dict[str, Any]:
     stats = {
         "min": 1e-6,
@@ -212,13 +222,21 @@ BAD = [
     (doc(bench(fullname=...)), "out.json: benchmarks[0].fullname: missing"),
     (doc(bench(median="fast")), "benchmarks[0].stats.median: expected a number, got a string"),
     (doc(bench(median=True)), "benchmarks[0].stats.median: expected a number, got a boolean"),
-    (doc(bench(min=-1.0)), "benchmarks[0].stats.min: expected a finite time >= 0, got -1.0"),
+    (
+        doc(bench(min=-1.0)),
+        "benchmarks[0].stats.min: expected a finite time in seconds from 0 to 1,000,000,000, "
+        "got -1.0",
+    ),
+    (doc(bench(max=1e10)), "benchmarks[0].stats.max: expected a finite time in seconds"),
     (doc(bench(rounds=...)), "benchmarks[0].stats.rounds: missing"),
-    (doc(bench(iterations=0)), "benchmarks[0].stats.iterations: expected at least 1, got 0"),
+    (
+        doc(bench(iterations=0)),
+        "benchmarks[0].stats.iterations: expected an integer from 1 to 2,147,483,647, got 0",
+    ),
     (doc(bench(data=[1e-6, 2e-6])), "benchmarks[0].stats.data: 2 values for 3 rounds"),
-    (doc(bench(data=[1e-6, "x", 1e-6])), "benchmarks[0].stats.data[1]: expected a time"),
-    (doc(bench(data=[1e-6, -1.0, 1e-6])), "benchmarks[0].stats.data[1]: expected a time"),
-    (doc(bench(data=[1e-6, 10**400, 1e-6])), "benchmarks[0].stats.data[1]: expected a time"),
+    (doc(bench(data=[1e-6, "x", 1e-6])), "benchmarks[0].stats.data[1]: expected a finite time"),
+    (doc(bench(data=[1e-6, -1.0, 1e-6])), "benchmarks[0].stats.data[1]: expected a finite time"),
+    (doc(bench(data=[1e-6, 10**400, 1e-6])), "benchmarks[0].stats.data[1]: expected a finite time"),
     (b"[" * 100_000 + b"]" * 100_000, "out.json: JSON nested too deeply"),
     (doc(bench(extra_info=[])), "benchmarks[0].extra_info: expected an object, got a list"),
     (
@@ -229,6 +247,84 @@ BAD = [
     (doc(version="latest"), "out.json: version: expected a version like '5.1.0', got 'latest'"),
     (doc(datetime="yesterday"), "out.json: datetime: expected an ISO 8601 time, got 'yesterday'"),
     (doc(machine_info="h"), "out.json: machine_info: expected an object, got a string"),
+    # what the database would refuse later, refused here with its key and its limit
+    (
+        doc(bench(iterations=2**31)),
+        "benchmarks[0].stats.iterations: expected an integer from 1 to 2,147,483,647, "
+        "got 2147483648",
+    ),
+    (
+        doc(bench(rounds=2**40, data=...)),
+        "benchmarks[0].stats.rounds: expected an integer from 1 to 2,147,483,647",
+    ),
+    (
+        doc(bench(extra_info={"case_key": "k", "workload": "conv", "params": {}, "macs": 2**63})),
+        "benchmarks[0].extra_info.macs: expected an integer from 0 to "
+        "9,223,372,036,854,775,807, got 9223372036854775808",
+    ),
+    (
+        doc(bench(extra_info={"case_key": "k", "workload": "conv", "params": {}, "bytes": -1})),
+        "benchmarks[0].extra_info.bytes: expected an integer from 0 to",
+    ),
+    (
+        doc(bench(extra_info={"case_key": "k" * 65, "workload": "conv", "params": {}})),
+        "benchmarks[0].extra_info.case_key: 65 characters, over the limit of 64",
+    ),
+    (
+        doc(bench(extra_info={"case_key": "k", "workload": "c\x00", "params": {}})),
+        "benchmarks[0].extra_info.workload: contains the control character U+0000",
+    ),
+    (
+        doc(bench(extra_info={"case_key": "k", "workload": "conv", "params": {"n": 2**64}})),
+        "benchmarks[0].extra_info.params.n: integer 18446744073709551616 does not fit in 64 bits",
+    ),
+    (
+        doc(bench(params={"n": 1e400})),  # json.dumps writes Infinity, Python reads inf
+        "benchmarks[0].params.n: inf is not a finite number",
+    ),
+    (
+        doc(bench(extra_info={"x": ["a\x00"]})),
+        "benchmarks[0].extra_info.x[0]: contains a NUL character",
+    ),
+    (doc(bench(fullname="t.py::x\x00")), "benchmarks[0].fullname: contains a NUL character"),
+    (
+        doc(bench(fullname="t.py::x\ud800")),  # a JSON escape no encoder can write back
+        "benchmarks[0].fullname: contains a lone surrogate U+D800",
+    ),
+    (
+        doc(bench(params={"k\udfff": 1})),
+        "benchmarks[0].params: key 'k\\udfff': not a string without NUL or lone surrogates",
+    ),
+    (doc(bench(group="g" * 65)), "benchmarks[0].group: 65 characters, over the limit of 64"),
+    (
+        doc(commit_info={"id": "c" * 65}),
+        "out.json: commit_info.id: 65 characters, over the limit of 64",
+    ),
+    (
+        doc(commit_info={"project": "p" * 239}),
+        "out.json: commit_info.project: suite name 'ppp",
+    ),
+    (doc(machine_info={"node": "h\x00"}), "out.json: machine_info.node: contains a NUL"),
+    (
+        doc(machine_info={"bench": {"gpu": math.nan}}),
+        "out.json: machine_info.bench.gpu: nan is not a finite number",
+    ),
+    (
+        doc(machine_info={"bench": nested(100)}),
+        "out.json: machine_info.bench.a.a.a",
+    ),
+    (
+        doc(datetime="9999-12-31T23:00:00-05:00"),
+        "out.json: datetime: '9999-12-31T23:00:00-05:00' is out of range: expected a time "
+        "from 1970-01-01 to 2200-01-01 UTC",
+    ),
+    (doc(datetime="1969-12-31T23:59:59+00:00"), "out.json: datetime: '1969-12-31T23:59:59+00:00'"),
+    (doc(datetime="0001-01-01T00:00:00+01:00"), "out.json: datetime: '0001-01-01T00:00:00+01:00'"),
+    (doc(datetime="2200-01-01T00:00:00"), "out.json: datetime: '2200-01-01T00:00:00' is out of"),
+    (
+        b'{"benchmarks": [], "x": ' + b"1" * 5000 + b"}",
+        "out.json: not a benchmark file: Exceeds the limit (4300 digits)",
+    ),
 ]
 
 
@@ -244,6 +340,85 @@ def test_bad_files_name_the_file_and_the_key(tmp_path: Path, content: Any, messa
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ImportFormatError, match="nope.json: cannot read"):
         load_pytest_benchmark(tmp_path / "nope.json")
+
+
+def test_the_limits_themselves_are_accepted(tmp_path: Path) -> None:
+    """The largest values each check allows import: the checks are the columns' limits."""
+    extra = {"case_key": "k" * 64, "workload": "w" * 64, "params": {"n": 2**63 - 1}}
+    extra.update(macs=2**63 - 1, parameters=0, bytes=2**63 - 1)
+    path = tmp_path / "edge.json"
+    content = doc(
+        bench(iterations=2**31 - 1, extra_info=extra, max=1e9),
+        datetime="2199-12-31T23:59:59+00:00",
+        commit_info={"id": "c" * 64, "project": "p" * 238},
+    )
+    path.write_text(json.dumps(content))
+    run, (r,) = load_pytest_benchmark(path, label="l" * 255)
+    assert r.macs == 2**63 - 1 and r.calls_per_sample == 2**31 - 1 and r.case_key == "k" * 64
+    assert len(run.suite) == 255 and run.commit == "c" * 64 and run.label == "l" * 255
+    assert run.started_at == datetime(2199, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def test_a_bad_label_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "out.json"
+    path.write_text(json.dumps(doc()))
+    for label in ("l" * 256, "a\x00b", "line\nbreak"):
+        with pytest.raises(UsageError, match="^--label "):
+            load_pytest_benchmark(path, label=label)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_is_never_opened(tmp_path: Path) -> None:
+    """Run in a subprocess with a timeout: opening a FIFO for reading would block."""
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    code = (
+        "import sys\n"
+        "from results.importers import load_pytest_benchmark\n"
+        "from results.errors import ImportFormatError\n"
+        "try:\n"
+        "    load_pytest_benchmark(sys.argv[1])\n"
+        "except ImportFormatError as e:\n"
+        "    print(e)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(fifo)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.stdout.strip() == (
+        f"{fifo}: is a FIFO (named pipe), not a regular file: not read as a benchmark file"
+    )
+
+
+def test_devices_directories_and_oversized_files_are_refused(tmp_path: Path, monkeypatch) -> None:
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(ImportFormatError, match="^/dev/zero: is a device, not a regular"):
+            load_pytest_benchmark(Path("/dev/zero"))
+    with pytest.raises(ImportFormatError, match="is a directory, not a regular file"):
+        load_pytest_benchmark(tmp_path)
+    path = tmp_path / "out.json"
+    path.write_text(json.dumps(doc()))
+    size = path.stat().st_size
+    monkeypatch.setattr("results.importers.MAX_IMPORT_BYTES", size)
+    load_pytest_benchmark(path)  # exactly at the limit
+    monkeypatch.setattr("results.importers.MAX_IMPORT_BYTES", size - 1)
+    with pytest.raises(ImportFormatError) as e:
+        load_pytest_benchmark(path)
+    assert str(e.value) == (
+        f"{path}: benchmark file of {size:,} bytes, larger than the limit of {size - 1:,} bytes"
+    )
+    assert MAX_IMPORT_BYTES == 256 * 1024 * 1024
+
+
+def test_a_file_without_datetime_and_an_odd_mtime(tmp_path: Path) -> None:
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(doc(datetime=...)))
+    os.utime(path, (0, -86_400 * 365))  # 1969
+    with pytest.raises(ImportFormatError) as e:
+        load_pytest_benchmark(path)
+    assert str(e.value) == (
+        f"{path}: datetime: missing, and the file's modification time is out of range: "
+        "expected a time from 1970-01-01 to 2200-01-01 UTC"
+    )
 
 
 def test_minimal_and_old_files_import(tmp_path: Path) -> None:
