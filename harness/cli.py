@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from harness.timing_config import DEFAULT_ROUNDS, MAX_CASE_MS, MAX_ROUNDS
 from harness.worker import ISOLATIONS
 from results.errors import BenchError
 
@@ -49,6 +50,21 @@ def case_selection(f):
     return click.option(
         "--device", default=None, help="Move every case to this device (cpu, cuda, cuda:1)."
     )(f)
+
+
+class Seconds(click.ParamType):
+    """A positive, finite number of seconds."""
+
+    name = "seconds"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        if not 0 < number <= MAX_CASE_MS / 1000:
+            self.fail(f"{value!r}: expected seconds from 0 to {MAX_CASE_MS // 1000}", param, ctx)
+        return number
 
 
 def open_store(db: str | None, *, create: bool = False):
@@ -96,29 +112,33 @@ def list_cmd(suite: str, as_json: bool, device: str | None, filters: tuple[str, 
     s = load_suite(suite)
     cases = plan(s, device=device, filters=list(filters))
     costs = [cost(c.workload, c.params) for c in cases]
-    if as_json:
-        click.echo(
+    if as_json:  # JSON Lines: one compact object per case
+        lines = [
             json.dumps(
-                [
-                    {
-                        "key": c.key,
-                        "id": c.id,
-                        "workload": c.workload,
-                        "params": c.params,
-                        "macs": k.macs,
-                        "parameters": k.parameters,
-                        "bytes": k.bytes,
-                    }
-                    for c, k in zip(cases, costs, strict=True)
-                ],
-                indent=1,
+                {
+                    "key": c.key,
+                    "id": c.id,
+                    "workload": c.workload,
+                    "params": c.params,
+                    "macs": k.macs,
+                    "parameters": k.parameters,
+                    "bytes": k.bytes,
+                    "activation_bytes": k.activation_bytes,
+                    "activation_bytes_efficient": k.activation_bytes_efficient,
+                    "weight_bytes": k.weight_bytes,
+                },
+                separators=(",", ":"),
             )
-        )
+            for c, k in zip(cases, costs, strict=True)
+        ]
+        if lines:  # no blank line when filters leave nothing
+            click.echo("\n".join(lines))
         return
     rows = [
-        [c.key, c.id, count(k.macs), count(k.parameters)] for c, k in zip(cases, costs, strict=True)
+        [c.key, c.id, count(k.macs), count(k.parameters), count(k.activation_bytes) + "B"]
+        for c, k in zip(cases, costs, strict=True)
     ]
-    click.echo(table(["key", "case", "MACs", "params"], rows, right={2, 3}))
+    click.echo(table(["key", "case", "MACs", "params", "activations"], rows, right={2, 3, 4}))
     click.echo(f"{len(cases)} cases in suite '{s.name}' ({s.source})")
 
 
@@ -164,6 +184,29 @@ def list_cmd(suite: str, as_json: bool, device: str | None, filters: tuple[str, 
     default=True,
     help="Measure the devices' peak MAC/s and bandwidth for the roofline.",
 )
+@click.option(
+    "--rounds",
+    type=click.IntRange(1, MAX_ROUNDS),
+    default=None,
+    help="Run the plan N times, each round in fresh worker processes and its own "
+    "shuffled order (default: the suite's [timing] rounds, else "
+    f"{DEFAULT_ROUNDS}).",
+)
+@click.option(
+    "--min-time",
+    type=Seconds(),
+    default=None,
+    metavar="S",
+    help="Sample each case at least S seconds per round (overrides the suite).",
+)
+@click.option(
+    "--max-time",
+    type=Seconds(),
+    default=None,
+    metavar="S",
+    help="Stop sampling a case after S seconds per round if its target is not met.",
+)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None, hidden=True)
 def run_cmd(
     suite: str | None,
     db: str | None,
@@ -177,15 +220,25 @@ def run_cmd(
     isolation: str,
     dry_run: bool,
     peaks: bool,
+    rounds: int | None,
+    min_time: float | None,
+    max_time: float | None,
+    seed: int | None,
 ) -> None:
-    """Time every case of SUITE (a built-in name or a .toml path) and store the results."""
+    """Time every case of SUITE (a built-in name or a .toml path) and store the results.
+
+    Each case is committed as it finishes. With several rounds, every round runs the
+    cases again in fresh worker processes, in a new shuffled order (speedup partners
+    side by side); a case's median is the median of its rounds' medians.
+    """
     from harness.runner import PlanSpec, Shard, plan, run_suite, suite_source
     from harness.suites import load_suite
     from results.errors import UsageError
 
     if resume is not None:
         given = {"SUITE": suite, "--device": device, "--filter": filters, "--label": label}
-        given.update({"--shard": shard, "--group": group})
+        given.update({"--shard": shard, "--group": group, "--rounds": rounds, "--seed": seed})
+        given.update({"--min-time": min_time, "--max-time": max_time})
         if extra := [name for name, value in given.items() if value]:
             raise UsageError(
                 f"--resume plans the run as it was first planned; drop {', '.join(extra)}"
@@ -194,9 +247,13 @@ def run_cmd(
         return
     if suite is None:
         raise UsageError("give a SUITE to run, or --resume RUN")
+    from results.limits import check_option_name
+
+    check_option_name("--label", label)
+    check_option_name("--group", group)
     if force:
         raise UsageError("--force goes with --resume")
-    s = load_suite(suite)
+    s = with_times(load_suite(suite), min_time, max_time)
     spec = PlanSpec(
         source=suite_source(suite),
         device=device,
@@ -209,9 +266,10 @@ def run_cmd(
         return
     store = open_store(db, create=True)
     try:
+        n_rounds = rounds or s.timing.round_count
         outcome = _with_progress(
-            s.name,
-            len(cases),
+            s.name if n_rounds == 1 else f"{s.name} ({n_rounds} rounds)",
+            len(cases) * n_rounds,
             lambda progress: run_suite(
                 s,
                 cases,
@@ -222,11 +280,32 @@ def run_cmd(
                 peaks=peaks,
                 progress=progress,
                 isolation=isolation,
+                rounds=rounds,
+                seed=seed,
             ),
         )
     finally:
         store.close()
     _report(outcome, store.shown_url)
+
+
+def with_times(suite, min_time: float | None, max_time: float | None):
+    """The suite with --min-time/--max-time (seconds) over its [timing] table."""
+    from dataclasses import replace
+
+    from results.errors import UsageError
+
+    if min_time is None and max_time is None:
+        return suite
+    changes = {}
+    if min_time is not None:
+        changes["min_time_ms"] = min_time * 1000
+    if max_time is not None:
+        changes["max_time_ms"] = max_time * 1000
+    timing = replace(suite.timing, **changes)
+    if problem := timing.check():
+        raise UsageError(f"--min-time/--max-time: {problem}")
+    return replace(suite, timing=timing)
 
 
 def _resume(ref: str, db: str | None, *, force: bool, isolation: str, dry_run: bool) -> None:
@@ -242,7 +321,7 @@ def _resume(ref: str, db: str | None, *, force: bool, isolation: str, dry_run: b
             return
         outcome = _with_progress(
             f"{todo.suite.name} (resuming {todo.run.uid[:8]})",
-            len(todo.cases),
+            sum(todo.run.rounds - todo.done.get(c.key, 0) for c in todo.cases),
             lambda progress: resume_run(
                 todo, store, force=force, progress=progress, isolation=isolation
             ),
@@ -264,19 +343,38 @@ def _report(outcome, url: str) -> None:
 
     if outcome.results:
         click.echo(results_table(outcome.results))
-    counts = outcome.run.counts
+    run = outcome.run
+    counts = run.counts
     ok, failed, skipped = (counts.get(k, 0) for k in ("ok", "failed", "skipped"))
+    rounds = f" in {run.rounds} rounds" if run.rounds > 1 else ""
     click.echo(
-        f"\nrun {outcome.run.uid[:8]} (id {outcome.run.id}): {ok} ok, {failed} failed, "
-        f"{skipped} skipped; stored in {url}"
+        f"\nrun {run.uid[:8]} (id {run.id}): {ok} ok, {failed} failed, "
+        f"{skipped} skipped{rounds}; stored in {url}"
     )
+    for warning in run.warnings:
+        click.echo(f"bench: warning: {warning}", err=True)
     if failed:
         sys.exit(1)
 
 
 def _with_progress(title: str, total: int, work: Callable[[Any], Any]) -> Any:
-    """Call ``work(progress)`` under a progress bar of ``total`` cases on stderr."""
+    """Call ``work(progress)``, showing progress on stderr.
+
+    On a terminal: a bar of ``total`` case-rounds with the case in flight. Elsewhere (CI
+    logs): one line per finished case-round with its median, spread and flags.
+    """
     start = time.monotonic()
+    if not sys.stderr.isatty():
+        click.echo(f"{title}: {total} case-round(s)", err=True)
+
+        def log(i: int, n: int, case, record, round_no: int) -> None:
+            if record is not None:
+                elapsed = time.monotonic() - start
+                click.echo(
+                    f"[{i}/{n}] {progress_line(case, record, round_no)}  [{elapsed:.0f}s]", err=True
+                )
+
+        return work(log)
     current = {"text": ""}
 
     def show(_item: object) -> str:
@@ -291,15 +389,35 @@ def _with_progress(title: str, total: int, work: Callable[[Any], Any]) -> Any:
         show_pos=True,
     ) as bar:
 
-        def progress(i: int, n: int, case, record) -> None:
+        def progress(i: int, n: int, case, record, round_no: int) -> None:
             elapsed = time.monotonic() - start
-            current["text"] = f"{case.id}  [{elapsed:.0f}s]"
+            current["text"] = f"round {round_no}: {case.id}  [{elapsed:.0f}s]"
             if record is not None:
+                bar.length = n  # a failed case skips its later rounds
                 bar.update(1)
             else:
                 bar.render_progress()
 
         return work(progress)
+
+
+def progress_line(case, record, round_no: int) -> str:
+    """One finished case-round: where it stands, as a CI log shows it."""
+    from harness.formatting import seconds
+
+    what = f"round {round_no} {case.id}: {record.status}"
+    s = record.stats
+    if s is not None and record.status == "ok":
+        what += f" {seconds(s.median)} (IQR {100 * s.rel_iqr:.1f}%)"
+        if record.rounds > 1:
+            what += f", rounds ±{100 * (s.round_spread or 0):.1f}%"
+        if s.noisy:
+            what += " noisy"
+    elif record.error:
+        what += f": {record.error.splitlines()[0][:100]}"
+    if record.contended:
+        what += f" CONTENDED (others used {record.others_cpu or 0:.1f} cores)"
+    return what
 
 
 # Each module adds its commands; kept apart so the modules stay small and the

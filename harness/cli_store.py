@@ -83,11 +83,14 @@ def register(cli: click.Group) -> None:
             out["results"] = [_result_json(x) for x in results]
             click.echo(json.dumps(out, indent=1))
             return
+        rounds = f" rounds {r.rounds}" if r.rounds > 1 else ""
         click.echo(
             f"run {r.uid[:8]} (id {r.id}) suite {r.suite} label {r.label or '-'} "
-            f"status {r.shown_status()} started {r.started_at:%Y-%m-%d %H:%M:%S} UTC"
+            f"status {r.shown_status()} started {r.started_at:%Y-%m-%d %H:%M:%S} UTC{rounds}"
         )
         click.echo(results_table(results) if results else "no results")
+        for warning in r.warnings:
+            click.echo(f"warning: {warning}")
 
     @cli.command("export")
     @click.argument("run")
@@ -139,6 +142,13 @@ def _run_json(r, now: datetime) -> dict:
         "shard": r.shard,
         "planned": r.planned,
         "counts": r.counts,
+        "rounds": r.rounds,
+        "seed": r.seed,
+        "warnings": r.warnings,
+        "host": r.host,
+        "pid": r.pid,
+        "system": r.system,
+        "peaks": r.peaks,
         "environment": r.environment,
     }
 
@@ -163,6 +173,13 @@ def _result_json(x) -> dict:
         "max": s.max if s else None,
         "n_samples": s.n if s else 0,
         "noisy": s.noisy if s else None,
+        "contended": x.contended,
+        "others_cpu": x.others_cpu,
+        "rounds": x.rounds if s else 0,
+        "round_medians": list(s.round_medians) if s else [],
+        "round_spread": s.round_spread if s else None,
+        "round_sizes": x.round_sizes or ([s.n] if s and x.samples else []),
+        "target": x.target,
         "calls_per_sample": x.calls_per_sample,
         "target_met": x.target_met,
         "samples": x.samples,

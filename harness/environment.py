@@ -14,6 +14,8 @@ from typing import Any
 def capture(devices: set[str] | None = None) -> dict[str, Any]:
     import torch
 
+    from harness import allocator, system
+
     env: dict[str, Any] = {
         "hostname": socket.gethostname(),
         "os": platform.platform(),
@@ -30,6 +32,8 @@ def capture(devices: set[str] | None = None) -> dict[str, Any]:
         "allow_tf32_cudnn": torch.backends.cudnn.allow_tf32,
         "bench_commit": git_commit(Path(__file__).resolve().parent.parent),
         "devices": sorted(devices or ()),
+        "allocator": allocator.describe(),
+        **system.settings(),
     }
     if torch.cuda.is_available() and any(d.startswith("cuda") for d in devices or ()):
         env.update(_gpu_facts(torch))

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import torch
 
+from harness import contention
 from harness.cases import Case, described
 from harness.costmodel import cost
 from harness.devices import unavailable
@@ -19,7 +20,13 @@ from harness.timing_config import TimingConfig
 from harness.workloads import build_module, make_input
 from results.records import CaseStatus, ResultRecord
 
-SEED = 0
+SEED = 0  # the inputs' generator
+
+
+def weight_seed(case: Case) -> int:
+    """Module weights are drawn from a seed of the case's own, not from whatever the global
+    generator holds after the cases before it: the same case gets the same weights."""
+    return int(case.key, 16) & (2**63 - 1)
 
 
 @dataclass
@@ -51,6 +58,7 @@ def prepare(case: Case) -> PreparedCase:
     dtype = getattr(torch, p["dtype"])
     fmt = torch.channels_last if p["memory_format"] == "channels_last" else torch.contiguous_format
     generator = torch.Generator().manual_seed(SEED)
+    torch.manual_seed(weight_seed(case))
     module = build_module(case.workload, p).to(device=p["device"], dtype=dtype, memory_format=fmt)
     module.eval()
     x = make_input(case.workload, p, generator).to(device=p["device"], dtype=dtype)
@@ -71,7 +79,12 @@ def prepare(case: Case) -> PreparedCase:
 
 def run_case(case: Case, config: TimingConfig) -> ResultRecord:
     """Time one case. Never raises for the case's own failures (only KeyboardInterrupt)."""
-    record = ResultRecord(**described(case), status=CaseStatus.OK, started_at=datetime.now(UTC))
+    record = ResultRecord(
+        **described(case),
+        status=CaseStatus.OK,
+        started_at=datetime.now(UTC),
+        target=config.target,
+    )
     t0 = time.perf_counter()
     reason = unavailable(case.device, case.params["dtype"])
     if reason:
@@ -80,7 +93,11 @@ def run_case(case: Case, config: TimingConfig) -> ResultRecord:
     try:
         with case_settings(case), torch.inference_mode():
             prepared = prepare(case)
-            m = measure(prepared.call, config, source_for(case.device, cold=config.cold))
+            with contention.Meter(busy_threads(case)) as meter:
+                m = measure(prepared.call, config, source_for(case.device, cold=config.cold))
+        if meter.result is not None:
+            record.contended = meter.result.contended
+            record.others_cpu = meter.result.others_cpu
         record.samples = m.samples
         record.calls_per_sample = m.calls_per_sample
         record.target_met = m.target_met
@@ -94,6 +111,11 @@ def run_case(case: Case, config: TimingConfig) -> ResultRecord:
     finally:
         record.duration_s = time.perf_counter() - t0
     return record
+
+
+def busy_threads(case: Case) -> int:
+    """CPU threads the case keeps busy: its intra-op threads on CPU, one host thread else."""
+    return torch.get_num_threads() if case.device == "cpu" else 1
 
 
 def describe(e: BaseException) -> str:

@@ -44,18 +44,24 @@ def table(
 
 
 def results_table(results: Sequence[ResultRecord]) -> str:
+    """One line per result. ``rounds``: how many, and how far apart their medians were
+    (± half their range / median); flags: noisy, contended (the machine was busy)."""
     rows = []
     for r in results:
         s = r.stats
+        busy = " contended" if r.contended else ""
         if r.status == CaseStatus.OK and s is not None:
             rate = count(r.macs / s.median) + "MAC/s" if r.macs and s.median > 0 else "-"
             flag = " noisy" if s.noisy else ""
+            spread = s.round_spread
+            rounds = f"{s.rounds} ±{100 * spread:.1f}%" if spread is not None else "1"
             rows.append(
                 [
                     r.case_id,
-                    "ok" + flag,
+                    "ok" + flag + busy,
                     seconds(s.median),
                     f"{100 * s.rel_iqr:.1f}%",
+                    rounds,
                     str(s.n),
                     count(r.macs),
                     rate,
@@ -63,9 +69,10 @@ def results_table(results: Sequence[ResultRecord]) -> str:
             )
         else:
             why = (r.error or "").splitlines()[0] if r.error else ""
-            rows.append([r.case_id, f"{r.status}: {why[:60]}", "-", "-", "-", count(r.macs), "-"])
+            status = f"{r.status}{busy}: {why[:60]}"
+            rows.append([r.case_id, status, "-", "-", "-", "-", count(r.macs), "-"])
     return table(
-        ["case", "status", "median", "IQR", "samples", "MACs", "achieved"],
+        ["case", "status", "median", "IQR", "rounds", "samples", "MACs", "achieved"],
         rows,
-        right={2, 3, 4, 5, 6},
+        right={2, 3, 4, 5, 6, 7},
     )

@@ -7,6 +7,9 @@ A run records how it was planned (suite source, device, filters, shard), so that
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,15 +17,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from harness import system
 from harness.cases import Case
+from harness.schedule import new_seed, round_order
 from harness.suites import Suite, apply_filters, builtin_names, load_suite
 from harness.worker import Executor, Isolation, open_executor
 from results.errors import BenchError, UsageError
 from results.fingerprint import fingerprint
+from results.limits import shown
 from results.records import CaseStatus, ResultRecord, RunRecord, RunStatus, stale_after
 from results.store import Store
 
-Progress = Callable[[int, int, Case, ResultRecord | None], None]
+# progress(done, total, case, record, round): before a case (record None) and after it;
+# done and total count case-rounds.
+Progress = Callable[[int, int, Case, ResultRecord | None, int], None]
 HEARTBEAT_S = 30.0  # well under the stale timeout (default 10 min)
 
 
@@ -35,11 +43,15 @@ class RunInterrupted(BenchError):
 @dataclass
 class RunOutcome:
     run: RunRecord  # as stored at the end: counts cover every row, resumed or not
-    results: list[ResultRecord]  # the cases this invocation ran
+    results: list[ResultRecord]  # the cases this invocation ran, as stored (all rounds)
 
     @property
     def failed(self) -> int:
         return sum(r.status == CaseStatus.FAILED for r in self.results)
+
+    @property
+    def contended(self) -> list[ResultRecord]:
+        return [r for r in self.results if r.contended]
 
 
 @dataclass(frozen=True)
@@ -52,8 +64,12 @@ class Shard:
     @classmethod
     def parse(cls, text: str) -> Shard:
         i, slash, n = text.strip().partition("/")
-        if not (slash and i.isascii() and i.isdecimal() and n.isascii() and n.isdecimal()):
-            raise UsageError(f"--shard {text!r}: expected I/N, e.g. 2/4 (the 2nd of 4 shards)")
+        digits = re.compile(r"[0-9]{1,6}")  # up to 999,999 shards: stored in VARCHAR(32)
+        if not (slash and digits.fullmatch(i) and digits.fullmatch(n)):
+            raise UsageError(
+                f"--shard {shown(text)}: expected I/N, e.g. 2/4 (the 2nd of 4 shards; "
+                "N up to 999,999)"
+            )
         shard = cls(int(i), int(n))
         if not 1 <= shard.index <= shard.count:
             raise UsageError(f"--shard {text!r}: I must be between 1 and N")
@@ -98,7 +114,7 @@ def plan(
 
         _, problem = WORKLOADS["conv"]["device"].validate(device)
         if problem:
-            raise UsageError(f"--device {device!r}: {problem}")
+            raise UsageError(f"--device {shown(device)}: {problem}")
         # Overriding the device can merge cases that differed only in device.
         cases = list({c.key: c for c in (c.with_params(device=device) for c in cases)}.values())
     if filters:
@@ -124,12 +140,16 @@ def run_suite(
     progress: Progress | None = None,
     isolation: Isolation = "process",
     heartbeat_s: float = HEARTBEAT_S,
+    rounds: int | None = None,
+    seed: int | None = None,
 ) -> RunOutcome:
+    """Run ``cases`` ``rounds`` times (default: the suite's), each round in fresh workers."""
     spec = spec or PlanSpec()
+    rounds = rounds if rounds is not None else suite.timing.round_count
+    state = system.state()
     with open_executor(isolation) as executor:
         env = executor.environment({c.device for c in cases})
-        if peaks:
-            env["peaks"] = _peaks(executor, cases)
+        measured = _peaks(executor, cases) if peaks else None
         run = store.start_run(
             RunRecord(
                 suite=suite.name,
@@ -145,9 +165,34 @@ def run_suite(
                 planned=len(cases),
                 suite_source=spec.source,
                 plan=spec.options() if spec.source else None,
+                rounds=rounds,
+                seed=seed if seed is not None else new_seed(),
+                warnings=start_warnings(env, state, rounds, executor),
+                system=state,
+                peaks=measured,
+                host=socket.gethostname(),
+                pid=os.getpid(),
             )
         )
-        return _run_cases(store, run, suite, cases, executor, progress, heartbeat_s)
+        return _run_cases(store, run, suite, cases, executor, progress, heartbeat_s, {})
+
+
+def start_warnings(env: dict, state: dict, rounds: int, executor: Executor) -> list[str]:
+    """What is already known, before any case runs, to make the numbers less believable."""
+    out = []
+    if (busy := system.busy_warning(state)) is not None:
+        out.append(busy)
+    if "NOT steady" in str(env.get("allocator", "")):
+        out.append(
+            f"CPU allocator not held steady ({env['allocator']}): CPU times may "
+            "depend on what ran before"
+        )
+    if rounds > 1 and not executor.fresh_rounds:
+        out.append(
+            f"{rounds} rounds in one process (--isolation inline): rounds do not "
+            "sample process-level effects"
+        )
+    return out
 
 
 @dataclass
@@ -156,7 +201,8 @@ class Resumption:
 
     run: RunRecord
     suite: Suite
-    cases: list[Case] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)  # every case still lacking a round
+    done: dict[str, int] = field(default_factory=dict)  # case key -> rounds it has
 
 
 def plan_resume(store: Store, ref: str, *, force: bool = False) -> Resumption:
@@ -186,8 +232,12 @@ def plan_resume(store: Store, ref: str, *, force: bool = False) -> Resumption:
         filters=list(options.get("filters") or []),
         shard=Shard.parse(run.shard) if run.shard else None,
     )
-    done = store.done_case_keys(run.id)
-    return Resumption(run, suite, [c for c in cases if c.key not in done])
+    have = store.case_rounds(run.id)
+    rounds = {key: n for key, (status, n) in have.items() if status == CaseStatus.OK}
+    todo = [
+        c for c in cases if c.key not in have or (c.key in rounds and rounds[c.key] < run.rounds)
+    ]
+    return Resumption(run, suite, todo, {k: rounds[k] for k in rounds})
 
 
 def resume_run(
@@ -215,7 +265,16 @@ def resume_run(
         quiet_since = None if force else datetime.now(UTC) - stale_after()
         if not store.reopen_run(run.id, quiet_since=quiet_since):
             raise UsageError(f"{name} came back to life: another process is running it")
-        return _run_cases(store, run, resumption.suite, cases, executor, progress, heartbeat_s)
+        return _run_cases(
+            store,
+            run,
+            resumption.suite,
+            cases,
+            executor,
+            progress,
+            heartbeat_s,
+            resumption.done,
+        )
 
 
 def _run_cases(
@@ -226,24 +285,52 @@ def _run_cases(
     executor: Executor,
     progress: Progress | None,
     heartbeat_s: float,
+    done: dict[str, int],
 ) -> RunOutcome:
+    """Run each case until it has ``run.rounds`` rounds (``done``: rounds it has already).
+
+    Each pass is a round in fresh worker processes, in its own shuffled order; a case
+    that failed or was skipped is not run again. A resumed run first brings the cases
+    with fewer rounds level with the others, so that partners stay side by side.
+    """
     assert run.id is not None and run.uid is not None
-    results: list[ResultRecord] = []
+    have = {c.key: done.get(c.key, 0) for c in cases}
+    passes = max((run.rounds - n for n in have.values()), default=0)
+    total = sum(run.rounds - n for n in have.values())
+    stopped: set[str] = set()  # failed or skipped: no further rounds
+    finished: dict[str, ResultRecord] = {}
+    count = 0
     try:
         with Heartbeat(store, run.id, heartbeat_s):
-            for i, case in enumerate(cases):
-                if progress:
-                    progress(i, len(cases), case, None)
-                record = executor.run_case(case, suite.timing.for_device(case.device))
-                store.add_result(run.id, record)
-                store.heartbeat(run.id)
-                results.append(record)
-                if progress:
-                    progress(i + 1, len(cases), case, record)
+            for p in range(1, passes + 1):
+                round_no = run.rounds - passes + p
+                todo = [
+                    c
+                    for c in round_order(cases, run.seed or 0, round_no)
+                    if c.key not in stopped and run.rounds - have[c.key] >= passes - p + 1
+                ]
+                executor.recycle()  # each round in fresh processes (ProcessExecutor)
+                for case in todo:
+                    if progress:
+                        progress(count, total, case, None, round_no)
+                    record = executor.run_case(case, suite.timing.for_device(case.device))
+                    if have[case.key] == 0:
+                        stored = store.add_result(run.id, record)
+                    else:
+                        stored = store.add_round(run.id, record)
+                    store.heartbeat(run.id)
+                    have[case.key] += 1
+                    if stored.status != CaseStatus.OK:
+                        stopped.add(case.key)
+                        total -= run.rounds - have[case.key]
+                    finished[case.key] = stored
+                    count += 1
+                    if progress:
+                        progress(count, total, case, stored, round_no)
     except KeyboardInterrupt:
-        store.finish_run(run.id, RunStatus.INTERRUPTED)
+        store.finish_run(run.id, RunStatus.INTERRUPTED, warnings=_warnings(store, run))
         raise RunInterrupted(
-            f"interrupted: run {run.uid[:8]} kept {len(results)} of {len(cases)} cases "
+            f"interrupted: run {run.uid[:8]} kept {count} of {total} case-rounds "
             f"and is marked interrupted; `bench run --resume {run.uid[:8]}` runs the rest"
         ) from None
     except BaseException:
@@ -251,8 +338,25 @@ def _run_cases(
         with contextlib.suppress(Exception):
             store.finish_run(run.id, RunStatus.INTERRUPTED)
         raise
-    store.finish_run(run.id, RunStatus.FINISHED)
-    return RunOutcome(store.get_run(run.id), results)
+    store.finish_run(run.id, RunStatus.FINISHED, warnings=_warnings(store, run))
+    return RunOutcome(store.get_run(run.id), list(finished.values()))
+
+
+def _warnings(store: Store, run: RunRecord) -> list[str]:
+    """The run's warnings from its start, and what its cases (all of them) said."""
+    assert run.id is not None
+    out = [w for w in run.warnings if not w.startswith(CONTENDED_PREFIX)]
+    contended, measured, worst = store.contention(run.id)
+    if contended:
+        out.append(
+            f"{CONTENDED_PREFIX} {contended} of {measured} case(s) contended (other "
+            f"processes took CPU time while they were timed, up to {worst:.1f} cores); "
+            "rerun on an idle machine"
+        )
+    return out
+
+
+CONTENDED_PREFIX = "the machine was busy:"
 
 
 class Heartbeat:

@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields, replace
 
 from harness.params import Param
 
+MAX_ROUNDS = 100
+# A suite without `rounds` (and no --rounds): three fresh processes, as few as show whether
+# process-level effects move a case (pyperf uses 20; a case here costs seconds, not ms).
+DEFAULT_ROUNDS = 3
 
-def _positive(v: float) -> str | None:
-    return None if 0 < v < math.inf else "a positive finite number"
+
+# Upper bounds: beyond them a timeout overflows a wait, and no real suite needs more than
+# an hour per case or a million samples.
+MAX_CASE_MS = 3_600_000  # min_time_ms, max_time_ms, warmup_ms: one hour
+MAX_TIMEOUT_S = 86_400  # one day
+MAX_MIN_SAMPLES = 1_000_000
+
+
+def _positive_up_to(limit: float):  # type: ignore[no-untyped-def]
+    def check(v: float) -> str | None:
+        return None if 0 < v <= limit else f"a positive number up to {limit:,}"
+
+    return check
+
+
+def _min_samples(v: int) -> str | None:
+    return None if 2 <= v <= MAX_MIN_SAMPLES else f"from 2 to {MAX_MIN_SAMPLES:,}"
+
+
+def _rounds(v: int) -> str | None:
+    return None if 1 <= v <= MAX_ROUNDS else f"a number of rounds from 1 to {MAX_ROUNDS}"
 
 
 def _fraction(v: float) -> str | None:
@@ -19,13 +41,14 @@ def _fraction(v: float) -> str | None:
 TIMING_KEYS: dict[str, Param] = {
     p.name: p
     for p in (
-        Param("min_time_ms", float, None, _positive),
-        Param("max_time_ms", float, None, _positive),
-        Param("warmup_ms", float, None, _positive),
-        Param("min_samples", int, None, lambda v: None if v >= 2 else "at least 2"),
+        Param("min_time_ms", float, None, _positive_up_to(MAX_CASE_MS)),
+        Param("max_time_ms", float, None, _positive_up_to(MAX_CASE_MS)),
+        Param("warmup_ms", float, None, _positive_up_to(MAX_CASE_MS)),
+        Param("min_samples", int, None, _min_samples),
         Param("target", float, None, _fraction),
         Param("cold", bool, None),
-        Param("timeout_s", float, None, _positive),
+        Param("timeout_s", float, None, _positive_up_to(MAX_TIMEOUT_S)),
+        Param("rounds", int, None, _rounds),
     )
 }
 
@@ -72,6 +95,11 @@ class TimingOverrides:
     target: float | None = None
     cold: bool | None = None
     timeout_s: float | None = None
+    rounds: int | None = None  # run-level: how many times the plan runs (not per case)
+
+    @property
+    def round_count(self) -> int:
+        return self.rounds if self.rounds is not None else DEFAULT_ROUNDS
 
     def check(self) -> str | None:
         if (
@@ -89,7 +117,7 @@ class TimingOverrides:
         renamed = {"timeout_s": "timeout"}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None:
+            if value is None or f.name == "rounds":
                 continue
             if f.name in scale:
                 changes[scale[f.name]] = value / 1000.0

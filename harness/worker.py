@@ -48,9 +48,13 @@ class WorkerError(BenchError):
 
 
 class Executor(Protocol):
+    #: Whether recycle() gives every later case a fresh process (rounds need it).
+    fresh_rounds: bool
+
     def environment(self, devices: set[str]) -> dict[str, Any]: ...
     def peaks(self, device: str, dtypes: list[str]) -> dict[str, Any]: ...
     def run_case(self, case: Case, config: TimingConfig) -> ResultRecord: ...
+    def recycle(self) -> None: ...
     def close(self) -> None: ...
 
 
@@ -93,7 +97,21 @@ def time_case(case: Case, config: TimingConfig) -> ResultRecord:
 
 
 class InlineExecutor:
-    """Everything in this process: fastest to start, but a crashing case ends the run."""
+    """Everything in this process: fastest to start, but a crashing case ends the run.
+
+    Rounds share this process (``fresh_rounds`` is False): process-level effects are not
+    sampled, and the run says so in its warnings.
+    """
+
+    fresh_rounds = False
+
+    def __init__(self) -> None:
+        from harness import allocator
+
+        allocator.hold_steady()  # from now on; what this process allocated before stays
+
+    def recycle(self) -> None:
+        pass
 
     def environment(self, devices: set[str]) -> dict[str, Any]:
         return capture_environment(devices)
@@ -122,8 +140,21 @@ class WorkerTimedOut(WorkerCrashed):
 class ProcessExecutor:
     """One spawned worker per device, started on first use and after each crash."""
 
+    fresh_rounds = True
+
     def __init__(self) -> None:
         self._workers: dict[str, Worker] = {}
+        self._used = False  # a worker did more than capture the environment
+
+    def recycle(self) -> None:
+        """Make the next case start in a fresh process (a new round).
+
+        A worker that only captured the environment (imports, no allocations to speak
+        of) is kept: starting one costs ~1 s of importing torch.
+        """
+        if self._used:
+            self.close()
+            self._used = False
 
     def environment(self, devices: set[str]) -> dict[str, Any]:
         # In a CUDA device's worker when there is one: GPU facts need CUDA initialised.
@@ -135,6 +166,7 @@ class ProcessExecutor:
             raise WorkerError(f"worker crashed: {e} while capturing the environment") from None
 
     def peaks(self, device: str, dtypes: list[str]) -> dict[str, Any]:
+        self._used = True
         try:
             return self._worker(device).call("peaks", device, dtypes)
         except WorkerCrashed as e:
@@ -142,6 +174,7 @@ class ProcessExecutor:
             return {"error": f"worker crashed: {e} while measuring peaks"}
 
     def run_case(self, case: Case, config: TimingConfig) -> ResultRecord:
+        self._used = True
         worker = self._worker(case.device)
         try:
             record = worker.call("case", case, config, timeout=config.case_timeout())
@@ -158,6 +191,10 @@ class ProcessExecutor:
     def close(self) -> None:
         for device in list(self._workers):
             self._drop(device)
+
+    def pids(self) -> dict[str, int]:
+        """The live workers' process ids, by device (for tests and diagnostics)."""
+        return {d: w.pid for d, w in self._workers.items() if w.alive}
 
     def _worker(self, device: str) -> Worker:
         worker = self._workers.get(device)
@@ -196,6 +233,11 @@ class Worker:
     @property
     def alive(self) -> bool:
         return self.healthy and self._process.is_alive()
+
+    @property
+    def pid(self) -> int:
+        assert self._process.pid is not None
+        return self._process.pid
 
     def call(self, kind: str, *args: Any, timeout: float | None = None) -> Any:
         self.busy = True
@@ -253,6 +295,9 @@ def serve(conn: Connection) -> None:
     # Ctrl-C reaches the whole process group: the parent handles it and stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _exit_with_parent()
+    from harness import allocator
+
+    allocator.hold_steady()  # before torch allocates anything (harness.allocator)
     crash_keys = set(filter(None, os.environ.get(CRASH_ENV, "").split(",")))
     hang_keys = set(filter(None, os.environ.get(HANG_ENV, "").split(",")))
     while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -102,7 +103,7 @@ def run_page(run: Mapping[str, Any], d: RunData, ctx: Mapping[str, str]) -> str:
         nothing = ""
     sections = [
         _speedup_section(d.pairs, nothing),
-        _roofline_section(d.pts, env, nothing),
+        _roofline_section(d.pts, run_peaks(run), nothing),
         _scaling_section(ok, nothing),
         _networks_section(ok, d.pairs, d.nets, nothing),
         h.section("results", "Results", results_table(res)),
@@ -152,14 +153,24 @@ def _speedup_section(pairs: Cols, nothing: str) -> str:
     return h.section("speedup", "Speedup vs theory", body, intro=_SPEEDUP_INTRO)
 
 
-def _roofline_section(pts: Cols, env: dict[str, Any], nothing: str) -> str:
+def run_peaks(run: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The run's measured peaks (older runs kept them in the environment)."""
+    peaks = run.get("peaks")
+    if isinstance(peaks, str):
+        with contextlib.suppress(ValueError):
+            peaks = json.loads(peaks)
+    if not isinstance(peaks, Mapping):
+        peaks = environment(run).get("peaks")
+    return peaks if isinstance(peaks, Mapping) else None
+
+
+def _roofline_section(pts: Cols, peaks: Mapping[str, Any] | None, nothing: str) -> str:
     intro = (
         "Each case's achieved MAC/s against its arithmetic intensity (MACs per minimum byte "
         "moved, from the cost model), with the roof of the device's measured peak compute and "
         "memory bandwidth. Cases under the sloped part are memory-bound: depthwise "
         "convolution, at about 9 MACs per element read, sits there."
     )
-    peaks = env.get("peaks") if isinstance(env.get("peaks"), Mapping) else None
     if nothing:
         body = h.message(nothing)
     elif len(pts) == 0:

@@ -62,7 +62,14 @@ def _claim(out: Path) -> None:
     """
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: is a file, not a folder")
-    if out.is_dir() and not (out / MARKER).exists() and any(out.iterdir()):
+    # List first, then look for the marker: a writer creates the marker before any other
+    # file, so anything listed implies a marker by the time it is looked for (checking the
+    # marker first races with a writer that creates it in between).
+    if (
+        out.is_dir()
+        and any(p.name != MARKER for p in out.iterdir())
+        and not (out / MARKER).exists()
+    ):
         raise UsageError(
             f"--out {out}: folder holds files that are not a bench report (no {MARKER} "
             "marker); refusing to overwrite or delete them. Choose a new or empty folder"
@@ -302,6 +309,9 @@ _RESULT_COLUMNS = (
     "q3",
     "iqr",
     "noisy",
+    "contended",
+    "rounds",
+    "round_spread",
     "n_samples",
     "calls_per_sample",
 )
@@ -316,7 +326,7 @@ def _prepare_results(results: pd.DataFrame | None, runs: pd.DataFrame) -> pd.Dat
     n = len(results)
     for c in (*_RESULT_COLUMNS, *PARAM_COLUMNS):
         if c not in results.columns:
-            nan = c in ("median", "q1", "q3", "iqr", "macs", "parameters", "bytes")
+            nan = c in ("median", "q1", "q3", "iqr", "macs", "parameters", "bytes", "round_spread")
             columns[c] = np.full(n, np.nan) if nan else np.full(n, None, dtype=object)
             continue
         col = results[c]

@@ -124,10 +124,25 @@ _TABLE_COLUMNS = (
     "iqr",
     "macs",
     "noisy",
+    "contended",
+    "rounds",
+    "round_spread",
     "n_samples",
     "calls_per_sample",
     "error",
 )
+
+
+def _flags(r: dict) -> tuple[str, str | None]:
+    """The flags of a result, and what they mean (for the cell's title)."""
+    words, why = [], []
+    if r.get("noisy") is True or r.get("noisy") == 1:
+        words.append("noisy")
+        why.append("IQR / median above 10%, or round medians further apart than its target")
+    if r.get("contended") is True or r.get("contended") == 1:
+        words.append("contended")
+        why.append("other processes used its CPUs (or GPU) while it was timed")
+    return " ".join(words), "; ".join(why) or None
 
 
 def results_table(res: Cols) -> str:
@@ -146,7 +161,9 @@ def results_table(res: Cols) -> str:
         macs = as_float(r.get("macs"))
         rel = iqr / med if iqr is not None and med else None
         achieved = macs / med if status == "ok" and macs and med else None
-        noisy = r.get("noisy") is True or r.get("noisy") == 1
+        flags, why = _flags(r)
+        rounds = as_int(r.get("rounds")) or 1
+        spread = as_float(r.get("round_spread"))
         n = as_float(r.get("n_samples"))
         calls = as_int(r.get("calls_per_sample"))
         rows.append(
@@ -160,10 +177,12 @@ def results_table(res: Cols) -> str:
                 h.cell(fmt_ms(med), sort=med, cls="num"),
                 h.cell(f"{rel:.1%}" if rel is not None else "", sort=rel, cls="num"),
                 h.cell(
-                    "noisy" if noisy else "",
-                    cls="noisy" if noisy else None,
-                    title="IQR / median above 10%" if noisy else None,
+                    f"{rounds} (±{spread:.1%})" if spread is not None else str(rounds),
+                    sort=spread,
+                    cls="num",
+                    title="rounds, and half the range of their medians / median",
                 ),
+                h.cell(flags, cls="noisy" if flags else None, title=why),
                 h.cell(fmt_count(achieved) if achieved else "", sort=achieved, cls="num"),
                 h.cell(fmt_count(macs), sort=macs, cls="num"),
                 h.cell(f"{int(n)} × {calls}" if n else "", sort=n, cls="num"),
@@ -179,7 +198,8 @@ def results_table(res: Cols) -> str:
         "status",
         "median (ms)",
         "IQR / median",
-        "noisy",
+        "rounds",
+        "flags",
         "MAC/s",
         "MACs",
         "samples × calls",

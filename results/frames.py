@@ -50,6 +50,9 @@ def runs_frame(store: Store, *, suite: str | None = None, label: str | None = No
             Run.shard,
             Run.planned,
             *(func.coalesce(counts.c[n], 0).label(n) for n in ("n_ok", "n_failed", "n_skipped")),
+            Run.rounds,
+            Run.warnings,
+            Run.peaks,
             Environment.data.label("environment"),
         )
         .join(Environment, Run.environment_id == Environment.id)
@@ -101,6 +104,10 @@ def results_frame(
     df = _fetch(store, query)
     params = pd.DataFrame.from_records(df.pop("params").tolist(), index=df.index)
     samples = df.pop("samples") if include_samples else None
+    df["round_medians"] = [
+        _round_medians(m, med) for m, med in zip(df["round_medians"], df["median"], strict=True)
+    ]
+    df["rounds"] = [len(m) if m else 1 for m in df["round_medians"]]
     df = _typed(df, RESULT_COLUMNS)
     df["iqr"] = df["q3"] - df["q1"]
     if len(params.columns):
@@ -110,6 +117,13 @@ def results_frame(
     if samples is not None:
         df["samples"] = samples
     return df
+
+
+def _round_medians(stored: Any, median: Any) -> list[float] | None:
+    """A row's round medians; rows from before rounds existed had one round."""
+    if stored:
+        return [float(x) for x in stored]
+    return None if median is None else [float(median)]
 
 
 def _raw(column: Any) -> Any:

@@ -119,6 +119,14 @@ class Run(Base):
     # how the run was planned, for --resume (revision 0002); null: cannot be resumed
     suite_source: Mapped[str | None] = mapped_column(Text)  # built-in name or absolute path
     plan: Mapped[dict[str, Any] | None]  # {"device": str | None, "filters": [str, ...]}
+    # revision 0003: rounds, what disturbed the run, peaks apart from the environment
+    rounds: Mapped[int] = mapped_column(Integer, server_default="1")
+    seed: Mapped[int | None] = mapped_column(BigInteger)  # shuffles each round's case order
+    warnings: Mapped[list[str] | None] = mapped_column(JSON)
+    system: Mapped[dict[str, Any] | None]  # state at start that changes per run (load average)
+    peaks: Mapped[dict[str, Any] | None]  # measured device peaks (were in the environment)
+    host: Mapped[str | None] = mapped_column(String(255))  # the runner's host and pid
+    pid: Mapped[int | None] = mapped_column(Integer)
 
 
 class Result(Base):
@@ -151,3 +159,10 @@ class Result(Base):
     samples: Mapped[list[float]]  # seconds per call; the truth the statistics come from
     started_at: Mapped[datetime | None]
     duration_s: Mapped[float | None] = mapped_column(Double)
+    # revision 0003: rounds (samples stay one list; round_sizes splits it) and contention
+    round_sizes: Mapped[list[int] | None] = mapped_column(JSON)
+    round_medians: Mapped[list[float] | None] = mapped_column(JSON)  # derived, for readers
+    round_spread: Mapped[float | None] = mapped_column(Double)  # half-range / median
+    target: Mapped[float | None] = mapped_column(Double)  # the precision it was timed for
+    contended: Mapped[bool | None]
+    others_cpu: Mapped[float | None] = mapped_column(Double)  # cores other processes used

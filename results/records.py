@@ -34,16 +34,25 @@ DEFAULT_STALE_AFTER = timedelta(minutes=10)  # runners beat every ~30 s
 
 
 def stale_after() -> timedelta:
-    """How long a running run may stay silent: $BENCH_STALE_AFTER seconds, else 10 min."""
+    """How long a running run may stay silent: $BENCH_STALE_AFTER seconds, else 10 min.
+
+    From 1 ms (shorter rounds to nothing) to 10 years (315,360,000 s; a timedelta
+    overflows near 2.7 million years, and no runner is silent for a decade).
+    """
     raw = os.environ.get(STALE_AFTER_ENV)
     if not raw:
         return DEFAULT_STALE_AFTER
+    low, high = 0.001, 10 * 365 * 86_400
     try:
         seconds = float(raw)
     except ValueError:
-        seconds = -1.0
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise UsageError(f"{STALE_AFTER_ENV}={raw!r}: expected a positive number of seconds")
+        seconds = math.nan
+    if not (math.isfinite(seconds) and low <= seconds <= high):
+        shown = raw if len(raw) <= 40 else f"{raw[:37]}..."
+        raise UsageError(
+            f"{STALE_AFTER_ENV}={shown!r}: expected a number of seconds from {low} to "
+            f"{high:,} (10 years), e.g. 600"
+        )
     return timedelta(seconds=seconds)
 
 
@@ -66,6 +75,13 @@ class RunRecord:
     planned: int | None = None  # number of cases this run intends to execute
     suite_source: str | None = None  # built-in name or absolute path: what --resume loads
     plan: dict[str, Any] | None = None  # {"device": ..., "filters": [...]}: for --resume
+    rounds: int = 1  # times the plan runs, each round in fresh worker processes
+    seed: int | None = None  # shuffles the case order of each round (harness.schedule)
+    warnings: list[str] = field(default_factory=list)  # what may have disturbed the numbers
+    system: dict[str, Any] | None = None  # state at start that changes per run (load, ...)
+    peaks: dict[str, Any] | None = None  # measured device peaks, for the roofline
+    host: str | None = None  # where the runner process lives, for --resume
+    pid: int | None = None
     # assigned by the store
     id: int | None = None
     uid: str | None = None
@@ -101,10 +117,17 @@ class ResultRecord:
     parameters: int | None = None
     bytes: int | None = None  # minimum bytes moved (cost model), for the roofline
     samples: list[float] = field(default_factory=list)  # seconds per call, one per sample
+    # How many of ``samples`` each round took, in round order; [] means one round.
+    round_sizes: list[int] = field(default_factory=list)
     calls_per_sample: int = 1
     target_met: bool | None = None
     started_at: datetime | None = None
     duration_s: float | None = None  # wall time spent on the case, warm-up included
+    target: float | None = None  # the precision it was timed for (also: round tolerance)
+    # Other processes competed for the case's CPUs (or GPU) while it was timed, in any
+    # round; ``others_cpu``: the most cores they used, on average over a round.
+    contended: bool | None = None
+    others_cpu: float | None = None
     # Statistics that came without raw samples (an imported file that kept only its
     # summary). Ignored when there are samples: statistics are derived from those.
     summary: Stats | None = None
@@ -114,4 +137,17 @@ class ResultRecord:
 
     @property
     def stats(self) -> Stats | None:
-        return summarize(self.samples) if self.samples else self.summary
+        if not self.samples:
+            return self.summary
+        return summarize(self.samples, self.round_sizes, self.target)
+
+    @property
+    def rounds(self) -> int:
+        """Rounds that produced samples (1 for a single-round or imported result)."""
+        return max(1, len(self.round_sizes))
+
+    @property
+    def round_medians(self) -> list[float]:
+        """The median of each round, in round order ([median] for one round)."""
+        s = self.stats
+        return list(s.round_medians) if s and s.round_medians else ([s.median] if s else [])

@@ -30,6 +30,9 @@ RUN_COLUMNS: dict[str, Any] = {
     "torch_version": "string",
     "cpu_model": "string",
     "gpu_name": "string",
+    "rounds": "int64",
+    "warnings": "object",  # list of strings: what may have disturbed the run
+    "peaks": "object",  # {device: measured peaks} or None
     "environment": "object",
 }
 
@@ -61,6 +64,11 @@ RESULT_COLUMNS: dict[str, Any] = {
     "calls_per_sample": "int64",
     "target_met": "boolean",
     "noisy": "boolean",
+    "rounds": "int64",
+    "round_medians": "object",  # list of floats, one per round (seconds per call)
+    "round_spread": "float64",  # half the range of the round medians / median
+    "contended": "boolean",
+    "others_cpu": "float64",
     "started_at": _TS,
     "duration_s": "float64",
 }

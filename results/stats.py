@@ -7,15 +7,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 NOISY_REL_IQR = 0.10  # DESIGN.md 4: flag a result as noisy above this IQR/median
+# Round medians further apart than this (half their range / their median) are noisy when
+# the result does not say what precision it was timed for (imports, older rows).
+DEFAULT_ROUND_TOLERANCE = 0.01
 
 
 @dataclass(frozen=True)
 class Stats:
+    """Statistics of one result. With several rounds (each in a fresh process) the
+    headline ``median`` is the median of the rounds' medians, so that every round weighs
+    the same whatever its sample count; the other figures describe the pooled samples."""
+
     n: int
     median: float
     q1: float
@@ -24,6 +31,8 @@ class Stats:
     stdev: float
     min: float
     max: float
+    round_medians: tuple[float, ...] = ()  # one per round, in round order; () if unknown
+    round_tolerance: float = DEFAULT_ROUND_TOLERANCE
 
     @property
     def iqr(self) -> float:
@@ -34,16 +43,62 @@ class Stats:
         return self.iqr / self.median if self.median > 0 else math.inf
 
     @property
+    def rounds(self) -> int:
+        return max(1, len(self.round_medians))
+
+    @property
+    def round_spread(self) -> float | None:
+        """Half the range of the round medians relative to the median (None: one round).
+
+        Comparable with a timing ``target`` (a ± half-width): rounds that agree to within
+        the precision each was timed for give a spread under the target.
+        """
+        return round_spread(self.round_medians)
+
+    @property
     def noisy(self) -> bool:
-        return self.rel_iqr > NOISY_REL_IQR
+        """IQR/median over 10%, or round medians that disagree beyond the tolerance."""
+        spread = self.round_spread
+        return self.rel_iqr > NOISY_REL_IQR or (
+            spread is not None and spread > self.round_tolerance
+        )
 
 
-def summarize(samples: Sequence[float]) -> Stats:
+def round_spread(round_medians: Sequence[float]) -> float | None:
+    if len(round_medians) < 2:
+        return None
+    med = float(np.median(round_medians))
+    if not med > 0:
+        return math.inf
+    return (max(round_medians) - min(round_medians)) / 2 / med
+
+
+def split_rounds(samples: Sequence[float], round_sizes: Sequence[int]) -> list[Sequence[float]]:
+    """The samples of each round (``round_sizes``: how many each took, in order)."""
+    if sum(round_sizes) != len(samples) or any(n < 1 for n in round_sizes):
+        raise ValueError(f"round sizes {list(round_sizes)} do not add up to {len(samples)} samples")
+    out, start = [], 0
+    for n in round_sizes:
+        out.append(samples[start : start + n])
+        start += n
+    return out
+
+
+def summarize(
+    samples: Sequence[float],
+    round_sizes: Sequence[int] = (),
+    round_tolerance: float | None = None,
+) -> Stats:
+    """Statistics of ``samples``; ``round_sizes`` splits them into rounds (default one)."""
     if len(samples) == 0:
         raise ValueError("no samples")
     stats = summarize_many([samples])[0]
     assert stats is not None
-    return stats
+    sizes = list(round_sizes) or [len(samples)]
+    medians = tuple(float(np.median(r)) for r in split_rounds(samples, sizes))
+    tolerance = DEFAULT_ROUND_TOLERANCE if round_tolerance is None else round_tolerance
+    median = stats.median if len(medians) == 1 else float(np.median(medians))
+    return replace(stats, median=median, round_medians=medians, round_tolerance=tolerance)
 
 
 def summarize_many(samples: Sequence[Sequence[float]]) -> list[Stats | None]:
@@ -72,6 +127,7 @@ def summarize_many(samples: Sequence[Sequence[float]]) -> list[Stats | None]:
                 stdev=float(stdev[k]),
                 min=float(lo[k]),
                 max=float(hi[k]),
+                round_medians=(float(median[k]),),
             )
     return out
 

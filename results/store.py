@@ -32,7 +32,7 @@ from results.connect import (
 from results.errors import RunNotFound, StoreError
 from results.models import Environment, Result, Run
 from results.records import CaseStatus, ResultRecord, RunRecord, RunStatus
-from results.stats import Stats, summarize, summarize_many
+from results.stats import Stats, summarize_many
 
 MIN_PREFIX = 4  # shortest uid prefix accepted by resolve_run
 
@@ -125,6 +125,7 @@ class Store:
                     uid=uid,
                     status=str(run.status),
                     environment_id=env_id,
+                    warnings=list(run.warnings),
                     **{name: getattr(run, name) for name in _RUN_FIELDS},
                 )
             ).inserted_primary_key[0]
@@ -134,18 +135,40 @@ class Store:
         """Insert one result and commit at once (a crash loses at most the case in flight)."""
         with self._writer.begin() as conn:
             self._require_run(conn, run_id)
-            stats = summarize(result.samples) if result.samples else result.summary
-            row = conn.execute(Result.__table__.insert().values(_result_row(run_id, result, stats)))
+            row = conn.execute(
+                Result.__table__.insert().values(_result_row(run_id, result, result.stats))
+            )
         return replace(result, id=row.inserted_primary_key[0], run_id=run_id)
+
+    def add_round(self, run_id: int, result: ResultRecord) -> ResultRecord:
+        """Add a later round of a case to its row (inserting one if it has none yet).
+
+        The round's samples are appended and the statistics derived again, in one
+        transaction: a crash loses at most the round in flight. A failed round makes the
+        case failed (its error names the round) and keeps the samples of earlier rounds.
+        """
+        with self._writer.begin() as conn:
+            self._require_run(conn, run_id)
+            old = conn.execute(
+                select(*_ROUND_SELECT)
+                .where(Result.run_id == run_id, Result.case_key == result.case_key)
+                .where(Result.status != str(CaseStatus.SKIPPED))
+                .order_by(Result.id.desc())
+                .limit(1)
+            ).first()
+            if old is None:
+                row = conn.execute(
+                    Result.__table__.insert().values(_result_row(run_id, result, result.stats))
+                )
+                return replace(result, id=row.inserted_primary_key[0], run_id=run_id)
+            merged = merge_round(_round_record(old._asdict(), result), result)
+            values = _result_row(run_id, merged, merged.stats)
+            conn.execute(update(Result).where(Result.id == old.id).values(**values))
+        return replace(merged, id=old.id, run_id=run_id)
 
     def add_results(self, run_id: int, results: Iterable[ResultRecord]) -> int:
         """Insert many results in one transaction (executemany); returns how many."""
-        records = list(results)
-        summaries = [
-            s or r.summary
-            for r, s in zip(records, summarize_many([r.samples for r in records]), strict=True)
-        ]
-        rows = [_result_row(run_id, r, s) for r, s in zip(records, summaries, strict=True)]
+        rows = _result_rows(run_id, list(results))
         if not rows:
             return 0
         with self._writer.begin() as conn:
@@ -153,11 +176,36 @@ class Store:
             conn.execute(Result.__table__.insert(), rows)
         return len(rows)
 
+    def import_run(self, run: RunRecord, results: list[ResultRecord]) -> RunRecord:
+        """Store a finished run and all its results in one transaction: all or nothing."""
+        uid = run.uid or uuid.uuid4().hex
+        with self._writer.begin() as conn:
+            env_id = _environment_id(conn, run.environment, run.fingerprint)
+            run_id = conn.execute(
+                Run.__table__.insert().values(
+                    uid=uid,
+                    status=str(run.status),
+                    environment_id=env_id,
+                    warnings=list(run.warnings),
+                    **{name: getattr(run, name) for name in _RUN_FIELDS},
+                )
+            ).inserted_primary_key[0]
+            if rows := _result_rows(run_id, results):
+                conn.execute(Result.__table__.insert(), rows)
+        return self.get_run(run_id)
+
     def finish_run(
-        self, run_id: int, status: RunStatus, finished_at: datetime | None = None
+        self,
+        run_id: int,
+        status: RunStatus,
+        finished_at: datetime | None = None,
+        *,
+        warnings: list[str] | None = None,
     ) -> None:
+        """Mark the run ended; ``warnings`` (if given) replace the stored ones."""
         when = finished_at or datetime.now(UTC)  # also the run's last sign of life
-        self._update_run(run_id, status=str(status), finished_at=when, heartbeat_at=when)
+        extra = {} if warnings is None else {"warnings": list(warnings)}
+        self._update_run(run_id, status=str(status), finished_at=when, heartbeat_at=when, **extra)
 
     def heartbeat(self, run_id: int) -> None:
         self._update_run(run_id, heartbeat_at=datetime.now(UTC))
@@ -259,10 +307,35 @@ class Store:
 
     def done_case_keys(self, run_id: int) -> set[str]:
         """Keys of the cases a resumed run need not repeat (ok or failed; skipped may retry)."""
+        return set(self.case_rounds(run_id))
+
+    def case_rounds(self, run_id: int) -> dict[str, tuple[CaseStatus, int]]:
+        """Per case key with an ok or failed row: its status and how many rounds it has.
+
+        A failed case is not run again (its row says why); an ok case lacking rounds is.
+        """
         done = (str(CaseStatus.OK), str(CaseStatus.FAILED))
-        query = select(Result.case_key).where(Result.run_id == run_id, Result.status.in_(done))
+        query = (
+            select(Result.case_key, Result.status, Result.round_sizes)
+            .where(Result.run_id == run_id, Result.status.in_(done))
+            .order_by(Result.id)
+        )
         with self._engine.connect() as conn:
-            return set(conn.scalars(query))
+            return {
+                key: (CaseStatus(status), max(1, len(sizes or ())))
+                for key, status, sizes in conn.execute(query)
+            }
+
+    def contention(self, run_id: int) -> tuple[int, int, float]:
+        """(cases contended, cases measured for it, most cores others used) of a run."""
+        query = select(
+            func.count().filter(Result.contended.is_(True)),
+            func.count(Result.contended),
+            func.max(Result.others_cpu).filter(Result.contended.is_(True)),
+        ).where(Result.run_id == run_id)
+        with self._engine.connect() as conn:
+            contended, measured, worst = conn.execute(query).one()
+        return contended, measured, worst or 0.0
 
     @property
     def engine(self) -> Engine:
@@ -297,8 +370,30 @@ _RESULT_FIELDS = frozenset(
         "target_met",
         "started_at",
         "duration_s",
+        "round_sizes",
+        "target",
+        "contended",
+        "others_cpu",
     }
 )
+
+# What add_round reads of a stored row to append a round to it.
+_ROUND_SELECT = tuple(
+    Result.__table__.c[name]
+    for name in (
+        "id", "status", "error", "samples", "round_sizes", "calls_per_sample", "target_met",
+        "started_at", "duration_s", "contended", "others_cpu", "target",
+    )
+)  # fmt: skip
+
+
+def _result_rows(run_id: int, records: list[ResultRecord]) -> list[dict[str, Any]]:
+    """Rows for many results; single-round statistics computed in bulk (numpy, row-wise)."""
+    bulk = summarize_many([r.samples for r in records])
+    return [
+        _result_row(run_id, r, r.stats if len(r.round_sizes) > 1 else s or r.summary)
+        for r, s in zip(records, bulk, strict=True)
+    ]
 
 
 def _result_record(row: dict[str, Any]) -> ResultRecord:
@@ -307,7 +402,56 @@ def _result_record(row: dict[str, Any]) -> ResultRecord:
     if not row["samples"] and stats["median"] is not None:  # statistics without samples
         summary = Stats(n=stats["n_samples"], **{k: stats[k] for k in _STAT_COLUMNS})
     status = CaseStatus(row.pop("status"))
+    row["round_sizes"] = list(row["round_sizes"] or [])
     return ResultRecord(**row, status=status, summary=summary)
+
+
+def _round_record(row: dict[str, Any], like: ResultRecord) -> ResultRecord:
+    """The stored part of a case's row that add_round needs, as a record like ``like``."""
+    samples = row["samples"] or []
+    sizes = list(row["round_sizes"] or ([len(samples)] if samples else []))
+    return replace(
+        like,
+        status=CaseStatus(row["status"]),
+        error=row["error"],
+        samples=samples,
+        round_sizes=sizes,
+        calls_per_sample=row["calls_per_sample"],
+        target_met=row["target_met"],
+        started_at=row["started_at"],
+        duration_s=row["duration_s"],
+        contended=row["contended"],
+        others_cpu=row["others_cpu"],
+        target=row["target"] if row["target"] is not None else like.target,
+    )
+
+
+def merge_round(stored: ResultRecord, new: ResultRecord) -> ResultRecord:
+    """``stored`` (a case's rounds so far) with the round ``new`` appended."""
+    rounds_before = len(stored.round_sizes) or (1 if stored.samples else 0)
+    number = rounds_before + 1
+    status, error = stored.status, stored.error
+    if new.status == CaseStatus.FAILED and status == CaseStatus.OK:
+        status, error = CaseStatus.FAILED, f"round {number}: {new.error or 'failed'}"
+    samples, sizes = list(stored.samples), list(stored.round_sizes)
+    if new.status == CaseStatus.OK and new.samples:
+        samples += list(new.samples)
+        sizes.append(len(new.samples))
+    both = [x for x in (stored.others_cpu, new.others_cpu) if x is not None]
+    met = [x for x in (stored.target_met, new.target_met) if x is not None]
+    return replace(
+        stored,
+        status=status,
+        error=error,
+        samples=samples,
+        round_sizes=sizes,
+        # Every round sizes its blocks alike (same per-call time); keep the first's count.
+        calls_per_sample=stored.calls_per_sample,
+        target_met=all(met) if met else None,
+        duration_s=(stored.duration_s or 0.0) + (new.duration_s or 0.0),
+        contended=_any_true(stored.contended, new.contended),
+        others_cpu=max(both) if both else None,
+    )
 
 
 def _result_row(run_id: int, r: ResultRecord, s: Stats | None) -> dict[str, Any]:
@@ -331,14 +475,27 @@ def _result_row(run_id: int, r: ResultRecord, s: Stats | None) -> dict[str, Any]
         "samples": samples,
         "started_at": r.started_at,
         "duration_s": r.duration_s,
+        "round_sizes": (list(r.round_sizes) or [len(samples)]) if samples else None,
+        "round_medians": list(s.round_medians) if s and s.round_medians else None,
+        "round_spread": s.round_spread if s else None,
+        "target": r.target,
+        "contended": r.contended,
+        "others_cpu": r.others_cpu,
     }
 
 
 # RunRecord fields stored as runs columns of the same name (written and read alike).
 _RUN_FIELDS = (
     "suite", "suite_digest", "label", "started_at", "finished_at", "heartbeat_at", "commit",
-    "group", "shard", "planned", "suite_source", "plan",
+    "group", "shard", "planned", "suite_source", "plan", "rounds", "seed", "system",
+    "peaks", "host", "pid",
 )  # fmt: skip
+
+
+def _any_true(*flags: bool | None) -> bool | None:
+    """True if any flag is, None if none was measured, else False."""
+    known = [f for f in flags if f is not None]
+    return any(known) if known else None
 
 
 def _run_record(row: Any, counts: dict[str, int]) -> RunRecord:
@@ -349,6 +506,7 @@ def _run_record(row: Any, counts: dict[str, int]) -> RunRecord:
         fingerprint=row.fingerprint,
         status=RunStatus(row.status),
         counts=counts,
+        warnings=list(row.warnings or []),
         **{name: getattr(row, name) for name in _RUN_FIELDS},
     )
 

@@ -144,8 +144,9 @@ def make_frames(
         started = start + timedelta(days=i, minutes=int(rng.integers(0, 30)))
         drift = float(rng.normal(1.0, 0.02))
         env: dict[str, Any] = {"python": "3.11.9", "hostname": "laptop" if laptop else "h100-01"}
+        peaks = None
         if i != 2:
-            env["peaks"] = {"cpu": PEAKS["cpu"]} if laptop else dict(PEAKS)
+            peaks = {"cpu": PEAKS["cpu"]} if laptop else dict(PEAKS)
         counts = {"ok": 0, "failed": 0, "skipped": 0}
         t = started
         for workload, params in cases:
@@ -175,6 +176,9 @@ def make_frames(
                 "bytes": n_bytes,
             }
             row.update(_timing(workload, params, status, drift, i, n_runs, rng))
+            row["rounds"] = 1
+            row["round_medians"] = [row["median"]] if status == "ok" else None
+            row["contended"] = False if status == "ok" else None
             duration = 0.5 + float(rng.random()) if status == "ok" else 0.01
             row["started_at"] = t
             row["duration_s"] = duration
@@ -204,6 +208,9 @@ def make_frames(
                 "torch_version": "2.5.1",
                 "cpu_model": "AMD EPYC 7R13 Processor",
                 "gpu_name": None if laptop else "NVIDIA H100 80GB HBM3",
+                "rounds": 1,
+                "warnings": [],
+                "peaks": peaks,
                 "environment": env,
             }
         )
@@ -228,11 +235,15 @@ def typed_results(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+# Columns a hand-made row may leave out, and what results.frames gives for a plain run.
+_DEFAULTS: dict[str, Any] = {"rounds": 1}
+
+
 def _typed(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
     frame = frame.copy()
     for c, dtype in dtypes.items():
         if c not in frame.columns:
-            frame[c] = None
+            frame[c] = _DEFAULTS.get(c)
         if dtype == _TS:
             frame[c] = pd.to_datetime(frame[c], utc=True).astype(_TS)
         elif dtype != "object":
