@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from fleet_helpers import suite_text
 
 from harness.cli import cli
-from harness.cli_fleet import groups_of
+from harness.cli.fleet import groups_of
 from harness.runner import Shard, plan
 from harness.suites import load_suite, parse_suite
 from results.errors import UsageError

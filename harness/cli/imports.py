@@ -10,7 +10,7 @@ import click
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to `cli`."""
-    from harness.cli import db_option, open_store
+    from harness.cli.app import db_option, open_store
 
     @cli.group("import")
     def import_group() -> None:

@@ -11,7 +11,7 @@ from harness.formatting import results_table, seconds, table
 
 
 def register(cli: click.Group) -> None:
-    from harness.cli import db_option, open_store
+    from harness.cli.app import db_option, open_store
 
     @cli.command("runs")
     @db_option

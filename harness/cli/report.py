@@ -8,7 +8,7 @@ import click
 
 
 def register(cli: click.Group) -> None:
-    from harness.cli import db_option, open_store
+    from harness.cli.app import db_option, open_store
 
     @cli.command("report")
     @click.argument("runs", nargs=-1)

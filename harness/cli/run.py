@@ -1,8 +1,7 @@
-"""The `bench` command. Imports no torch at module level: `bench --help` stays instant."""
+"""CLI command: run (and --resume). Imports torch only in worker processes."""
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -10,139 +9,17 @@ from typing import Any
 
 import click
 
-from harness.timing_config import DEFAULT_ROUNDS, MAX_CASE_MS, MAX_ROUNDS
+from harness.cli.app import Seconds, case_selection, db_option, open_store
+from harness.timing_config import DEFAULT_ROUNDS, MAX_ROUNDS
 from harness.worker import ISOLATIONS
-from results.errors import BenchError
-
-DB_HELP = "Database URL (SQLAlchemy). Default: $BENCH_DB, else sqlite file .bench/results.db"
 
 
-class BenchGroup(click.Group):
-    """Maps the project's errors to exit codes and one-paragraph messages."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except BenchError as e:
-            if ctx.obj and ctx.obj.get("debug"):
-                raise
-            click.echo(f"bench: error: {e}", err=True)
-            ctx.exit(e.exit_code)
-        except KeyboardInterrupt:
-            # Not click's "Aborted!" with exit 1: 1 means a failed case or a regression.
-            click.echo("bench: interrupted", err=True)
-            ctx.exit(130)
+def register(cli: click.Group) -> None:
+    """Add this module's commands to `cli`."""
+    cli.add_command(run_cmd)
 
 
-def db_option(f):
-    return click.option("--db", "db", envvar="BENCH_DB", default=None, help=DB_HELP)(f)
-
-
-def case_selection(f):
-    """--device and --filter, which `list` and `run` read alike (harness.runner.plan)."""
-    f = click.option(
-        "--filter",
-        "filters",
-        multiple=True,
-        metavar="AXIS=VALUE",
-        help="Keep cases whose AXIS equals VALUE; repeat an axis for any of its values.",
-    )(f)
-    return click.option(
-        "--device", default=None, help="Move every case to this device (cpu, cuda, cuda:1)."
-    )(f)
-
-
-class Seconds(click.ParamType):
-    """A positive, finite number of seconds."""
-
-    name = "seconds"
-
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number of seconds", param, ctx)
-        if not 0 < number <= MAX_CASE_MS / 1000:
-            self.fail(f"{value!r}: expected seconds from 0 to {MAX_CASE_MS // 1000}", param, ctx)
-        return number
-
-
-def open_store(db: str | None, *, create: bool = False):
-    from results.store import Store
-
-    return Store.open(db, create=create)
-
-
-@click.group(
-    cls=BenchGroup,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
-@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
-@click.version_option(package_name="bench")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
-    """Time declarative benchmark suites, store every sample, report against theory."""
-    ctx.obj = {"debug": debug}
-
-
-@cli.command("suites")
-def suites_cmd() -> None:
-    """List the built-in suites with their case counts."""
-    from harness.formatting import table
-    from harness.suites import builtin_names, load_suite
-
-    rows = []
-    for name in builtin_names():
-        s = load_suite(name)
-        rows.append([name, str(len(s.cases)), s.description])
-    click.echo(table(["suite", "cases", "description"], rows, right={1}))
-
-
-@cli.command("list")
-@click.argument("suite")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per case.")
-@case_selection
-def list_cmd(suite: str, as_json: bool, device: str | None, filters: tuple[str, ...]) -> None:
-    """Show the expanded cases of SUITE (a built-in name or a .toml path)."""
-    from harness.costmodel import cost
-    from harness.formatting import count, table
-    from harness.runner import plan
-    from harness.suites import load_suite
-
-    s = load_suite(suite)
-    cases = plan(s, device=device, filters=list(filters))
-    costs = [cost(c.workload, c.params) for c in cases]
-    if as_json:  # JSON Lines: one compact object per case
-        lines = [
-            json.dumps(
-                {
-                    "key": c.key,
-                    "id": c.id,
-                    "workload": c.workload,
-                    "params": c.params,
-                    "macs": k.macs,
-                    "parameters": k.parameters,
-                    "bytes": k.bytes,
-                    "activation_bytes": k.activation_bytes,
-                    "activation_bytes_efficient": k.activation_bytes_efficient,
-                    "weight_bytes": k.weight_bytes,
-                },
-                separators=(",", ":"),
-            )
-            for c, k in zip(cases, costs, strict=True)
-        ]
-        if lines:  # no blank line when filters leave nothing
-            click.echo("\n".join(lines))
-        return
-    rows = [
-        [c.key, c.id, count(k.macs), count(k.parameters), count(k.activation_bytes) + "B"]
-        for c, k in zip(cases, costs, strict=True)
-    ]
-    click.echo(table(["key", "case", "MACs", "params", "activations"], rows, right={2, 3, 4}))
-    click.echo(f"{len(cases)} cases in suite '{s.name}' ({s.source})")
-
-
-@cli.command("run")
+@click.command("run")
 @click.argument("suite", required=False)
 @db_option
 @case_selection
@@ -418,19 +295,3 @@ def progress_line(case, record, round_no: int) -> str:
     if record.contended:
         what += f" CONTENDED (others used {record.others_cpu or 0:.1f} cores)"
     return what
-
-
-# Each module adds its commands; kept apart so the modules stay small and the
-# commands that never need torch never import it.
-from harness import cli_compare, cli_fleet, cli_import, cli_report, cli_store  # noqa: E402
-
-for _module in (cli_store, cli_report, cli_compare, cli_import, cli_fleet):
-    _module.register(cli)
-
-
-def main() -> None:
-    cli(prog_name="bench")
-
-
-if __name__ == "__main__":
-    main()

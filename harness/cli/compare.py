@@ -86,7 +86,7 @@ class Fraction(click.FloatRange):
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to `cli`."""
-    from harness.cli import db_option, open_store
+    from harness.cli.app import db_option, open_store
 
     threshold_option = click.option(
         "--threshold",

@@ -73,7 +73,7 @@ def groups_of(runs: list[RunRecord]) -> list[Group]:
 
 def register(cli: click.Group) -> None:
     """Add this module's commands to `cli`."""
-    from harness.cli import db_option, open_store
+    from harness.cli.app import db_option, open_store
 
     @cli.command("groups")
     @db_option

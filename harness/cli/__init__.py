@@ -1,0 +1,20 @@
+"""The `bench` command: one module per family of commands, each adding its own.
+
+Kept apart so that modules stay small and commands that never need torch never import it
+(`bench --help` does not load torch; a test checks it).
+"""
+
+from __future__ import annotations
+
+from harness.cli import compare, fleet, imports, report, run, store, suites
+from harness.cli.app import cli
+
+for _module in (suites, run, store, report, compare, imports, fleet):
+    _module.register(cli)
+
+
+def main() -> None:
+    cli(prog_name="bench")
+
+
+__all__ = ["cli", "main"]
