@@ -69,6 +69,8 @@ def nightly(session: nox.Session) -> None:
     `nox -s nightly` runs the whole suite as shard 1/1; `nox -s nightly -- 2/4` runs
     shard 2 of 4. BENCH_DB picks the database (default: .bench/results.db). Fails at the
     end, like the workflow, when a regression was found; the report is built anyway.
+    Where $GITHUB_STEP_SUMMARY is set (a GitHub job), the regressions and the comparison
+    are appended to it as Markdown tables.
     """
     install(session, "postgres")
     shard = session.posargs[0] if session.posargs else "1/1"
@@ -77,12 +79,25 @@ def nightly(session: nox.Session) -> None:
     args = ["nightly", "--shard", shard, "--label", "nightly", "--group", group]
     session.run("bench", "run", *args, success_codes=[0, 1])
     failed: list[str] = []
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
 
     def check(*args: str) -> None:
         try:
             session.run("bench", *args)
         except nox.command.CommandFailed:
             failed.append(args[0])
+        if summary:  # the same verdicts (seeded, so identical) as Markdown, for the job page
+            with open(summary, "a", encoding="utf-8") as out:
+                session.run(
+                    "bench",
+                    *args,
+                    "--format",
+                    "markdown",
+                    stdout=out,
+                    stderr=None,
+                    success_codes=[0, 1, 2],
+                )
+                out.write("\n")
 
     check("regressions", "--suite", "nightly", "--label", "nightly")
     names = session.run(
@@ -93,6 +108,9 @@ def nightly(session: nox.Session) -> None:
         check("compare", f"group:{previous}", f"group:{group}")
     else:
         session.log("no previous nightly to compare with")
+        if summary:
+            with open(summary, "a", encoding="utf-8") as out:
+                out.write("no previous nightly to compare with\n")
     session.run("bench", "report", "--label", "nightly", "--out", "site")
     if failed:
         session.error(f"performance regression (or the check could not run): {', '.join(failed)}")

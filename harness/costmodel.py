@@ -86,19 +86,6 @@ def conv_out(size: int, kernel: int, stride: int) -> int:
     return (size + 2 * (kernel // 2) - kernel) // stride + 1
 
 
-def theory_ratio(channels_out: int, kernel: int = 3) -> float:
-    """MACs of separable / standard conv: ``1/C_out + 1/k²`` (one division, so it matches
-    a ratio of exact integer MAC counts to the last bit)."""
-    k2 = kernel * kernel
-    return (k2 + channels_out) / (k2 * channels_out)
-
-
-def theory_speedup(channels_out: int, kernel: int = 3) -> float:
-    """The speedup that MAC counting predicts for separable over standard conv."""
-    k2 = kernel * kernel
-    return k2 * channels_out / (channels_out + k2)
-
-
 def cost(workload: str, params: dict[str, Any]) -> Cost:
     """Cost of one case; ``params`` as from ``fill_defaults`` (missing ones are filled)."""
     params = _full(workload, params)

@@ -9,20 +9,25 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
 from harness import system
 from harness.cases import Case
 from harness.schedule import new_seed, round_order
+from harness.shards import assign
 from harness.suites import Suite, apply_filters, builtin_names, load_suite
 from harness.worker import Executor, Isolation, open_executor
-from results.errors import BenchError, UsageError
+from harness.writer import Notify, ResultWriter, replay_journal, retry_budget, retrying
+from results import journal
+from results.dberrors import StoreDamaged
+from results.errors import BenchError, StoreError, UsageError
 from results.fingerprint import fingerprint
 from results.limits import shown
 from results.records import CaseStatus, ResultRecord, RunRecord, RunStatus, stale_after
@@ -56,7 +61,7 @@ class RunOutcome:
 
 @dataclass(frozen=True)
 class Shard:
-    """Case ``index`` of every ``count`` (1-based), chosen by case key: stable everywhere."""
+    """The ``index``-th of ``count`` shards (1-based); harness.shards decides its cases."""
 
     index: int
     count: int
@@ -74,9 +79,6 @@ class Shard:
         if not 1 <= shard.index <= shard.count:
             raise UsageError(f"--shard {text!r}: I must be between 1 and N")
         return shard
-
-    def holds(self, case: Case) -> bool:
-        return int(case.key, 16) % self.count == self.index - 1
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
@@ -124,7 +126,8 @@ def plan(
                 f"--filter {' '.join(filters)}: no case of suite '{suite.name}' matches"
             )
     if shard is not None:  # a shard may be empty: a CI matrix can be wider than a suite
-        cases = [c for c in cases if shard.holds(c)]
+        chosen = assign(cases, shard.count, suite.timing)
+        cases = [c for c in cases if chosen[c.key] == shard.index - 1]
     return cases
 
 
@@ -142,39 +145,43 @@ def run_suite(
     heartbeat_s: float = HEARTBEAT_S,
     rounds: int | None = None,
     seed: int | None = None,
+    notify: Notify | None = None,
 ) -> RunOutcome:
-    """Run ``cases`` ``rounds`` times (default: the suite's), each round in fresh workers."""
+    """Run ``cases`` ``rounds`` times (default: the suite's), each round in fresh workers.
+
+    ``notify`` hears what the user should know as it happens (a database that is locked
+    or away, and what is done about it)."""
     spec = spec or PlanSpec()
     rounds = rounds if rounds is not None else suite.timing.round_count
     state = system.state()
     with open_executor(isolation) as executor:
         env = executor.environment({c.device for c in cases})
         measured = _peaks(executor, cases) if peaks else None
-        run = store.start_run(
-            RunRecord(
-                suite=suite.name,
-                suite_digest=suite.digest,
-                environment=env,
-                fingerprint=fingerprint(env),
-                started_at=datetime.now(UTC),
-                label=label,
-                commit=env.get("bench_commit"),
-                group=group,
-                shard=str(spec.shard) if spec.shard else None,
-                heartbeat_at=datetime.now(UTC),
-                planned=len(cases),
-                suite_source=spec.source,
-                plan=spec.options() if spec.source else None,
-                rounds=rounds,
-                seed=seed if seed is not None else new_seed(),
-                warnings=start_warnings(env, state, rounds, executor),
-                system=state,
-                peaks=measured,
-                host=socket.gethostname(),
-                pid=os.getpid(),
-            )
+        record = RunRecord(
+            suite=suite.name,
+            suite_digest=suite.digest,
+            environment=env,
+            fingerprint=fingerprint(env),
+            started_at=datetime.now(UTC),
+            label=label,
+            commit=env.get("bench_commit"),
+            group=group,
+            shard=str(spec.shard) if spec.shard else None,
+            heartbeat_at=datetime.now(UTC),
+            planned=len(cases),
+            suite_source=spec.source,
+            plan=spec.options() if spec.source else None,
+            rounds=rounds,
+            seed=seed if seed is not None else new_seed(),
+            warnings=start_warnings(env, state, rounds, executor),
+            system=state,
+            peaks=measured,
+            host=socket.gethostname(),
+            pid=os.getpid(),
         )
-        return _run_cases(store, run, suite, cases, executor, progress, heartbeat_s, {})
+        # Nothing is measured yet: a database locked past the retry budget is an error.
+        run = retrying(lambda: store.start_run(record), budget=retry_budget(), notify=notify)
+        return _run_cases(store, run, suite, cases, executor, progress, heartbeat_s, {}, notify)
 
 
 def start_warnings(env: dict, state: dict, rounds: int, executor: Executor) -> list[str]:
@@ -203,6 +210,7 @@ class Resumption:
     suite: Suite
     cases: list[Case] = field(default_factory=list)  # every case still lacking a round
     done: dict[str, int] = field(default_factory=dict)  # case key -> rounds it has
+    runner_gone: bool = False  # it says running, but its process on this host is gone
 
 
 def plan_resume(store: Store, ref: str, *, force: bool = False) -> Resumption:
@@ -211,12 +219,14 @@ def plan_resume(store: Store, ref: str, *, force: bool = False) -> Resumption:
     name = f"run {run.uid[:8]} (id {run.id})"
     if run.suite_source is None:
         raise UsageError(f"{name} cannot be resumed: it does not record how it was planned")
-    if run.status == RunStatus.RUNNING and not run.is_stale() and not force:
+    gone = runner_gone(run)
+    if run.status == RunStatus.RUNNING and not run.is_stale() and not gone and not force:
         last = run.heartbeat_at or run.started_at
         raise UsageError(
             f"{name} is still running (last heartbeat {last:%Y-%m-%d %H:%M:%S} "
-            f"UTC); resume it once it is stale (after {stale_after().total_seconds():.0f} s "
-            "without a heartbeat), or pass --force if its process is gone"
+            f"UTC, process {run.pid} on {run.host}); resume it once it is stale (after "
+            f"{stale_after().total_seconds():.0f} s without a heartbeat), or pass --force "
+            "if its process is gone"
         )
     suite = load_suite(run.suite_source)
     if suite.digest != run.suite_digest and not force:
@@ -233,11 +243,16 @@ def plan_resume(store: Store, ref: str, *, force: bool = False) -> Resumption:
         shard=Shard.parse(run.shard) if run.shard else None,
     )
     have = store.case_rounds(run.id)
+    # Rounds measured while the database was away count as done: resume_run writes them.
+    for number, record in journal.read(journal.journal_path(store.url, run.uid)):
+        status, n = have.get(record.case_key, (record.status, 0))
+        failed = CaseStatus.FAILED if record.status == CaseStatus.FAILED else status
+        have[record.case_key] = (failed, max(n, number))
     rounds = {key: n for key, (status, n) in have.items() if status == CaseStatus.OK}
     todo = [
         c for c in cases if c.key not in have or (c.key in rounds and rounds[c.key] < run.rounds)
     ]
-    return Resumption(run, suite, todo, {k: rounds[k] for k in rounds})
+    return Resumption(run, suite, todo, {k: rounds[k] for k in rounds}, runner_gone=gone)
 
 
 def resume_run(
@@ -248,6 +263,7 @@ def resume_run(
     progress: Progress | None = None,
     isolation: Isolation = "process",
     heartbeat_s: float = HEARTBEAT_S,
+    notify: Notify | None = None,
 ) -> RunOutcome:
     """Run the cases a run lacks, appending to it; it ends finished (or interrupted)."""
     run, cases = resumption.run, resumption.cases
@@ -263,8 +279,11 @@ def resume_run(
                 "--force to resume here anyway"
             )
         quiet_since = None if force else datetime.now(UTC) - stale_after()
-        if not store.reopen_run(run.id, quiet_since=quiet_since):
+        owner = (run.host, run.pid) if resumption.runner_gone and not force else None
+        me = (socket.gethostname(), os.getpid())
+        if not store.reopen_run(run.id, quiet_since=quiet_since, owner=owner, new_owner=me):
             raise UsageError(f"{name} came back to life: another process is running it")
+        replay_journal(store, run)  # rounds measured while the database was away
         return _run_cases(
             store,
             run,
@@ -286,6 +305,7 @@ def _run_cases(
     progress: Progress | None,
     heartbeat_s: float,
     done: dict[str, int],
+    notify: Notify | None = None,
 ) -> RunOutcome:
     """Run each case until it has ``run.rounds`` rounds (``done``: rounds it has already).
 
@@ -299,6 +319,7 @@ def _run_cases(
     total = sum(run.rounds - n for n in have.values())
     stopped: set[str] = set()  # failed or skipped: no further rounds
     finished: dict[str, ResultRecord] = {}
+    writer = ResultWriter(store, run, notify=notify)
     count = 0
     try:
         with Heartbeat(store, run.id, heartbeat_s):
@@ -314,11 +335,9 @@ def _run_cases(
                     if progress:
                         progress(count, total, case, None, round_no)
                     record = executor.run_case(case, suite.timing.for_device(case.device))
-                    if have[case.key] == 0:
-                        stored = store.add_result(run.id, record)
-                    else:
-                        stored = store.add_round(run.id, record)
-                    store.heartbeat(run.id)
+                    stored = writer.write(have[case.key] + 1, record)
+                    with contextlib.suppress(StoreError):  # the heartbeat thread beats too
+                        store.heartbeat(run.id)
                     have[case.key] += 1
                     if stored.status != CaseStatus.OK:
                         stopped.add(case.key)
@@ -328,17 +347,26 @@ def _run_cases(
                     if progress:
                         progress(count, total, case, stored, round_no)
     except KeyboardInterrupt:
-        store.finish_run(run.id, RunStatus.INTERRUPTED, warnings=_warnings(store, run))
+        # A second Ctrl-C while marking the run would leave it "running": ignore it here.
+        with _no_interrupts(), contextlib.suppress(StoreError):
+            store.finish_run(run.id, RunStatus.INTERRUPTED, warnings=_warnings(store, run))
+        kept = f"; {writer.pending} more in {writer.path}" if writer.pending else ""
         raise RunInterrupted(
-            f"interrupted: run {run.uid[:8]} kept {count} of {total} case-rounds "
-            f"and is marked interrupted; `bench run --resume {run.uid[:8]}` runs the rest"
+            f"interrupted: run {run.uid[:8]} kept {count - writer.pending} of {total} "
+            f"case-rounds{kept} and is marked interrupted; `bench run --resume "
+            f"{run.uid[:8]}` runs the rest"
         ) from None
+    except StoreDamaged:
+        raise  # write nothing more to a damaged file
     except BaseException:
-        # Anything else (a lost database connection, a bug): not "running" for ever.
+        # Anything else (a lost database, a bug): not "running" for ever.
         with contextlib.suppress(Exception):
             store.finish_run(run.id, RunStatus.INTERRUPTED)
         raise
-    store.finish_run(run.id, RunStatus.FINISHED, warnings=_warnings(store, run))
+    writer.outcome(run)  # rounds left in the journal: the run stays running (stale later)
+    writer.call(
+        lambda: store.finish_run(run.id, RunStatus.FINISHED, warnings=_warnings(store, run))
+    )
     return RunOutcome(store.get_run(run.id), list(finished.values()))
 
 
@@ -357,6 +385,48 @@ def _warnings(store: Store, run: RunRecord) -> list[str]:
 
 
 CONTENDED_PREFIX = "the machine was busy:"
+
+
+@contextlib.contextmanager
+def _no_interrupts() -> Iterator[None]:
+    """SIGINT ignored for the block (main thread only: elsewhere signals cannot be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def runner_gone(run: RunRecord) -> bool:
+    """The run says running, was started on this host, and its process is gone (killed):
+    it can be resumed at once, without waiting for it to go stale. A pid that now belongs
+    to a process started after the run is someone else's (pids are reused)."""
+    if run.status != RunStatus.RUNNING or run.pid is None or run.host != socket.gethostname():
+        return False
+    try:
+        os.kill(run.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    started = process_started_at(run.pid)
+    return started is not None and started > run.started_at + timedelta(seconds=1)
+
+
+def process_started_at(pid: int) -> datetime | None:
+    """When process ``pid`` started (Linux /proc), or None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+    except (OSError, ValueError):
+        return None
+    ticks = int(stat.rpartition(")")[2].split()[19])  # field 22: starttime, clock ticks
+    age = uptime - ticks / os.sysconf("SC_CLK_TCK")
+    return datetime.now(UTC) - timedelta(seconds=age)
 
 
 class Heartbeat:

@@ -7,7 +7,6 @@ rest. The tests re-validate every figure the builders make.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -15,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from reports.html import esc as html_esc
 
 COLORWAY = (
     "#1f77b4",
@@ -29,12 +30,24 @@ COLORWAY = (
     "#bcbd22",
 )
 THEORY_COLOR = "#222222"
+# Plotly's dash patterns, one per measured series (theory lines are black, not in this list).
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+GRID_COLOR = "#e5e5e5"
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 
 
 def esc(value: Any) -> str:
-    """Text for a Plotly label: Plotly renders a subset of HTML, so escape user data."""
-    return html.escape(str(value), quote=False)
+    """Text for a Plotly label: Plotly renders a subset of HTML, so escape user data.
+
+    Quotes stay literal: plotly.js decodes numeric entities but of the named ones only
+    &amp; &lt; &gt; &nbsp; &mu; &times; &plusmn; &deg; (``convertEntities``), so
+    ``&quot;`` would show as typed.
+    """
+    return html_esc(value, quote=False)
+
+
+def dash_pattern(i: int) -> str:
+    return DASHES[i % len(DASHES)]
 
 
 def fmt_value(v: Any) -> str:
@@ -74,7 +87,7 @@ def as_figure(spec: Spec) -> go.Figure:
 def axis_style(**kw: Any) -> dict[str, Any]:
     style = {
         "showgrid": True,
-        "gridcolor": "#e5e5e5",
+        "gridcolor": GRID_COLOR,
         "zeroline": False,
         "showline": True,
         "linecolor": "#888",
@@ -91,12 +104,15 @@ def grid(
     *,
     cols: int,
     titles: Sequence[str] = (),
+    subtitles: Sequence[str] = (),
     hgap: float = 0.08,
     vgap: float = 0.14,
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """Layout entries for ``n`` subplots in a ``cols``-wide grid, and their (x, y) axis ids.
 
-    Replaces make_subplots (which validates and is slow); titles become annotations.
+    Replaces make_subplots (which validates and is slow); titles become annotations above
+    each plot area, a subtitle (plain, smaller) on a second line: text that describes a
+    subplot goes there, never inside the plot area where it would cover data.
     """
     cols = max(1, min(cols, n))
     rows = max(1, math.ceil(n / cols))
@@ -114,12 +130,15 @@ def grid(
         layout[f"xaxis{suffix}"] = {"domain": _span(x0, x0 + width), "anchor": yid}
         layout[f"yaxis{suffix}"] = {"domain": _span(y1 - height, y1), "anchor": xid}
         axes.append((xid, yid))
-        if i < len(titles) and titles[i]:
+        title = f"<b>{titles[i]}</b>" if i < len(titles) and titles[i] else ""
+        if i < len(subtitles) and subtitles[i]:
+            title += f'<br><span style="font-size:12px">{subtitles[i]}</span>'
+        if title:
             annotations.append(
                 {
-                    "text": f"<b>{titles[i]}</b>",
-                    "x": x0 + width / 2,
-                    "y": y1,
+                    "text": title,
+                    "x": round(x0 + width / 2, 6),
+                    "y": _span(y1, y1)[0],  # exactly the domain's top, as rounded there
                     "xref": "paper",
                     "yref": "paper",
                     "xanchor": "center",
@@ -142,7 +161,8 @@ def axis_key(axis_id: str) -> str:
 
 
 def note(text: str, *, xref: str = "paper", yref: str = "paper", x: float = 0.5, y: float = 0.5):
-    """An annotation that says something in words inside a plot area."""
+    """An annotation that says something in words: for a figure without subplots (a plot
+    area has data under it; say things about a subplot in its title instead)."""
     return {
         "text": text,
         "x": x,
@@ -152,6 +172,95 @@ def note(text: str, *, xref: str = "paper", yref: str = "paper", x: float = 0.5,
         "showarrow": False,
         "font": {"size": 13, "color": "#555"},
         "bgcolor": "rgba(255,255,255,0.85)",
+    }
+
+
+def margin_note(lines: Sequence[str], *, above: int = 26) -> dict[str, Any]:
+    """Lines of text in the top margin, ``above`` pixels over the top row's subplot titles,
+    left-aligned: outside every plot area. The caller leaves room (``note_margin``)."""
+    return {
+        "text": "<br>".join(lines),
+        "x": 0,
+        "y": 1,
+        "xref": "paper",
+        "yref": "paper",
+        "xanchor": "left",
+        "yanchor": "bottom",
+        "align": "left",
+        "yshift": above,
+        "showarrow": False,
+        "font": {"size": 12, "color": "#555"},
+    }
+
+
+def note_margin(n_lines: int, *, base: int = 70, above: int = 26) -> int:
+    """The top margin that fits ``n_lines`` of ``margin_note`` over the subplot titles."""
+    return base + (above + 17 * n_lines if n_lines else 0)
+
+
+_SI = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+# Mantissas of log ticks, from coarse to fine; the first that puts two ticks in range wins.
+_MANTISSAS = ((1, 2, 5), (1, 1.5, 2, 3, 4, 5, 6, 7, 8), (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9))
+
+
+def tick_label(v: float, *, si: bool = True) -> str:
+    """'0.05', '20', '500'; from a thousand up '2 k', '100 G' (or '2,000' without ``si``)."""
+    if si:
+        for size, prefix in _SI:
+            if v >= size * (1 - 1e-9):
+                return f"{v / size:.3g} {prefix}"
+    if v >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.3g}"
+
+
+def log_ticks(lo: float, hi: float, *, si: bool = True) -> dict[str, list[Any]]:
+    """``tickvals`` and ``ticktext`` for a log axis over [lo, hi]: 1, 2, 5, 10, 20, 50, ...
+
+    Every log axis of the reports uses it: plotly's own log ticks label the 2s and 5s of a
+    decade with a bare digit ("2, 100, 5, 2, 10, 5"). Units go in the axis title; values
+    from a thousand up take an SI prefix (``tick_label``). Over more than four decades only
+    powers of ten are kept (every other one past eight), over less than a 1-2-5 step finer
+    mantissas (at least three ticks within a decade, where they fit).
+    """
+    if not (lo > 0 and hi > 0 and math.isfinite(lo) and math.isfinite(hi)):
+        return {"tickvals": [], "ticktext": []}
+    lo, hi = min(lo, hi), max(lo, hi)
+    first, last = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    decades = math.log10(hi / lo)
+
+    def within(vals: Iterable[float]) -> list[float]:
+        return sorted(v for v in vals if lo * (1 - 1e-9) <= v <= hi * (1 + 1e-9))
+
+    if decades > 4:
+        step = math.ceil(decades / 8)
+        vals = within(float(f"1e{k}") for k in range(first, last + 1) if k % step == 0)
+    else:
+        vals = []
+        for mantissas in _MANTISSAS:
+            vals = within(float(f"{m}e{k}") for k in range(first, last + 1) for m in mantissas)
+            if len(vals) >= (2 if decades >= 1 else 3):
+                break
+        if not vals:
+            vals = [float(f"{math.sqrt(lo * hi):.2g}")]
+    return {"tickvals": vals, "ticktext": [tick_label(v, si=si) for v in vals]}
+
+
+def log_axis(*values: Any, pad: float = 1.25, si: bool = True) -> dict[str, Any]:
+    """A log axis (type, range, ticks) that shows every finite positive value given, with
+    ``pad`` (a factor) of room at either end; just ``{"type": "log"}`` without values."""
+    finite = [
+        a[np.isfinite(a) & (a > 0)]
+        for a in (np.asarray(floats(np.ravel(np.asarray(v, dtype=object)))) for v in values)
+    ]
+    allv = np.concatenate(finite) if finite else np.empty(0)
+    if allv.size == 0:
+        return {"type": "log"}
+    lo, hi = float(allv.min()) / pad, float(allv.max()) * pad
+    return {
+        "type": "log",
+        "range": [math.log10(lo), math.log10(hi)],
+        **log_ticks(lo, hi, si=si),
     }
 
 

@@ -15,10 +15,12 @@ from reports._plot import (
     axis_key,
     axis_style,
     color,
+    dash_pattern,
     describe,
     esc,
     figure,
     grid,
+    log_axis,
     ms,
     note,
     ok_results,
@@ -31,8 +33,9 @@ from reports.pairs import PARAM_COLUMNS
 def batch_scaling_spec(results: pd.DataFrame | Cols) -> Spec:
     """Latency per call and throughput (items/s) against batch size, IQR error bars.
 
-    One workload at a time (a dropdown switches), a line per combination of the other
-    parameters that vary. Traces carry ``meta = {"workload", "metric"}``.
+    One workload at a time (a dropdown switches, and sets the log axes' range and ticks
+    for that workload), a line per combination of the other parameters that vary, each
+    with its own colour and dash. Traces carry ``meta = {"workload", "metric"}``.
     """
     ok = ok_results(results)
     workloads = scaling_workloads(ok)
@@ -72,7 +75,7 @@ def batch_scaling_spec(results: pd.DataFrame | Cols) -> Spec:
                         "legendgroup": f"{w}-{name}",
                         "showlegend": metric == "latency",
                         "visible": wi == 0,
-                        "line": {"color": color(j)},
+                        "line": {"color": color(j), "dash": dash_pattern(j)},
                         "customdata": ids,
                         "hovertemplate": (
                             f"%{{customdata}}<br>batch %{{x}}: %{{y:.4g}} {unit}<extra></extra>"
@@ -83,16 +86,32 @@ def batch_scaling_spec(results: pd.DataFrame | Cols) -> Spec:
                     }
                 )
     batches = sorted({int(b) for b in every.values("batch") if b is not None})
+    scales = {w: _y_axes(data, w, axes) for w in workloads}
     for (xid, yid), ytitle in zip(axes, ("median per call (ms)", "items per second"), strict=True):
         layout[axis_key(xid)].update(
-            axis_style(type="log", tickvals=batches, title={"text": "batch size"})
+            axis_style(
+                type="log",
+                tickvals=batches,
+                ticktext=[str(b) for b in batches],
+                title={"text": "batch size"},
+            )
         )
-        layout[axis_key(yid)].update(axis_style(type="log", title={"text": ytitle}))
+        layout[axis_key(yid)].update(
+            axis_style(title={"text": ytitle}, **scales[workloads[0]][yid])
+        )
     buttons = [
         {
             "label": w,
             "method": "update",
-            "args": [{"visible": [t["meta"]["workload"] == w for t in data]}],
+            "args": [
+                {"visible": [t["meta"]["workload"] == w for t in data]},
+                {
+                    f"{axis_key(yid)}.{k}": v
+                    for yid, axis in scales[w].items()
+                    for k, v in axis.items()
+                    if k != "type"
+                },
+            ],
         }
         for w in workloads
     ]
@@ -113,6 +132,20 @@ def batch_scaling_spec(results: pd.DataFrame | Cols) -> Spec:
         margin={"l": 80, "r": 30, "t": 100, "b": 60},
     )
     return figure(data, layout)
+
+
+def _y_axes(
+    data: list[dict[str, Any]], workload: str, axes: list[tuple[str, str]]
+) -> dict[str, dict[str, Any]]:
+    """{y axis id: log_axis over the workload's lines and error bars on that axis}."""
+    out = {}
+    for _, yid in axes:
+        ys: list[Any] = []
+        for t in data:
+            if t["meta"]["workload"] == workload and t["yaxis"] == yid:
+                ys += [t["y"], t["y"] + t["error_y"]["array"], t["y"] - t["error_y"]["arrayminus"]]
+        out[yid] = log_axis(*ys, pad=1.3, si=yid != axes[0][1])  # ms: 1,000 rather than 1 k
+    return out
 
 
 def scaling_workloads(ok: pd.DataFrame | Cols) -> list[str]:

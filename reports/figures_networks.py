@@ -2,7 +2,9 @@
 
 Images per second at the reference width and resolution (α = 1, 224 when present), the
 measured time ratio v1 / Conv MobileNet against the ratio of their MACs (the theory, from
-the cost model), and the α and resolution sweeps.
+the cost model), and the α and resolution sweeps. Only the panels with data are laid out;
+``networks_notes`` says in words what is left out, and the figure prints it in its top
+margin, outside every plot area.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from reports._plot import (
     figure,
     fmt_value,
     grid,
+    log_axis,
+    margin_note,
     note,
+    note_margin,
 )
 from reports.pairs import NETWORK_PAIR
 
@@ -116,31 +121,117 @@ def reference_point(rows: pd.DataFrame | Cols) -> tuple[float, float]:
 def networks_spec(
     results: pd.DataFrame, pairs: pd.DataFrame | None = None, *, rows: pd.DataFrame | None = None
 ) -> Spec:
-    """Four panels: images/s at the reference point, v1 / Conv MobileNet ratio vs theory,
-    α sweep, resolution sweep. Traces carry ``meta = {"panel", ...}``.
+    """Up to four panels: images/s at the reference point, v1 / Conv MobileNet ratio vs
+    theory, α sweep, resolution sweep; a panel without data is not laid out, and the top
+    margin says why (``networks_notes``). Traces carry ``meta = {"panel", ...}``.
     ``rows`` is ``network_rows(results)`` when the caller already has it."""
     rows = network_rows(results) if rows is None else rows
     if len(rows) == 0:
         return figure([], {"annotations": [note("No MobileNet result in this run.")]})
-    alpha, res = reference_point(rows)
-    rows = Cols.of(rows, _ROW_COLUMNS)
-    titles = [
-        f"images/s at α = {fmt_value(alpha)}, resolution {fmt_value(res)}",
-        "time ratio MobileNet v1 / Conv MobileNet",
-        f"α sweep at resolution {fmt_value(res)}",
-        f"resolution sweep at α = {fmt_value(alpha)}",
-    ]
-    layout, axes = grid(4, cols=2, titles=titles, vgap=0.2, hgap=0.1)
+    panels = _panels(rows, pairs)
+    drawn = [panel for panel in panels if panel[2]]
+    if not drawn:
+        return figure([], {"annotations": [note("No MobileNet result in this run.")]})
+    layout, axes = grid(len(drawn), cols=2, titles=[p[1] for p in drawn], vgap=0.2, hgap=0.1)
     data: list[dict[str, Any]] = []
-    notes = list(layout["annotations"])
-    shown: set[str] = set()
+    for (_, _, traces, xtitle, ytitle), (xid, yid) in zip(drawn, axes, strict=True):
+        for t in traces:
+            t.update(xaxis=xid, yaxis=yid)
+        data.extend(traces)
+        layout[axis_key(xid)].update(axis_style(title={"text": xtitle} if xtitle else None))
+        if traces[0]["meta"]["panel"] == "ratio":
+            yaxis = axis_style(rangemode="tozero")
+        else:  # images/s: log, with the error bars in range
+            ys = [t["y"] for t in traces]
+            ys += [t["y"] + t["error_y"]["array"] for t in traces if "error_y" in t]
+            ys += [t["y"] - t["error_y"]["arrayminus"] for t in traces if "error_y" in t]
+            yaxis = axis_style(**log_axis(*ys, pad=1.3))
+        layout[axis_key(yid)].update(yaxis, title={"text": ytitle})
+    said = _notes(panels, *reference_point(rows))
+    if said:  # in the top margin, over the subplot titles: outside every plot area
+        layout["annotations"].append(margin_note([esc(n) for n in said]))
+    n_rows = (len(drawn) + 1) // 2
+    layout.update(
+        height=note_margin(len(said)) + 60 + 340 * n_rows + 100 * (n_rows - 1),
+        barmode="group",
+        margin={"l": 70, "r": 30, "t": note_margin(len(said)), "b": 60},
+    )
+    if any(t["meta"]["panel"] == "ratio" for t in data):
+        layout["margin"]["b"] = 110  # the ratio panel's two-line, slanted labels
+        layout["height"] += 50
+    return figure(data, layout)
 
-    ref = rows.where((rows["alpha"] == alpha) & (rows["resolution"] == res))
+
+def networks_notes(
+    results: pd.DataFrame | None,
+    pairs: pd.DataFrame | Cols | None = None,
+    *,
+    rows: pd.DataFrame | Cols | None = None,
+) -> list[str]:
+    """Plain-text sentences for the panels ``networks_spec`` leaves out (no data), in panel
+    order; empty when every panel is drawn or there is no MobileNet at all. The figure
+    prints them in its top margin; a page may print them as HTML instead (escaped)."""
+    rows = network_rows(results) if rows is None else rows
+    if len(rows) == 0:
+        return []
+    return _notes(_panels(rows, pairs), *reference_point(rows))
+
+
+Panel = tuple[str, str, list[dict[str, Any]], str, str]  # key, title, traces, x and y titles
+
+
+def _panels(rows: pd.DataFrame | Cols, pairs: pd.DataFrame | Cols | None) -> list[Panel]:
+    """The four panels in order, each with its traces (none: nothing to show)."""
+    alpha, res = reference_point(rows)
+    cols = Cols.of(rows, _ROW_COLUMNS)
+    ref = cols.where((cols["alpha"] == alpha) & (cols["resolution"] == res))
+    images = _images_traces(ref)
+    shown = {t["name"] for t in images}  # the sweeps' lines share the bars' legend entries
+    a, r = fmt_value(alpha), fmt_value(res)
+    return [
+        ("images", f"images/s at α = {a}, resolution {r}", images, "", "images / s"),
+        (
+            "ratio",
+            "time ratio MobileNet v1 / Conv MobileNet",
+            _ratio_traces(pairs),
+            "",
+            "separable / standard",
+        ),
+        (
+            "alpha",
+            f"α sweep at resolution {r}",
+            _sweep_traces(cols.where(cols["resolution"] == res), "alpha", "alpha", shown),
+            "width multiplier α",
+            "images / s",
+        ),
+        (
+            "resolution",
+            f"resolution sweep at α = {a}",
+            _sweep_traces(cols.where(cols["alpha"] == alpha), "resolution", "resolution", shown),
+            "input resolution (pixels)",
+            "images / s",
+        ),
+    ]
+
+
+def _notes(panels: list[Panel], alpha: float, res: float) -> list[str]:
+    a, r = fmt_value(alpha), fmt_value(res)
+    why = {
+        "ratio": "No MobileNet v1 / Conv MobileNet pair (same α, resolution, device, dtype, "
+        "batch): no measured ratio to set against the MACs ratio.",
+        "alpha": f"No α sweep: no network ran at two or more α at resolution {r}.",
+        "resolution": f"No resolution sweep: no network ran at two or more resolutions at α = {a}.",
+    }
+    return [why[key] for key, _, traces, _, _ in panels if not traces and key in why]
+
+
+def _images_traces(ref: Cols) -> list[dict[str, Any]]:
+    out = []
     for name in _present(ref):
         g = ref.where(ref["network"] == name)
         g = g.take(np.argsort(g["setting"].astype(str), kind="stable"))
         y = g["images_per_s"].astype(float)
-        data.append(
+        out.append(
             {
                 "type": "bar",
                 "x": g["setting"].tolist(),
@@ -163,38 +254,13 @@ def networks_spec(
                     "%{customdata[0]:.1f} M MACs/image · %{customdata[1]:.2f} M parameters"
                     "<extra></extra>"
                 ),
-                "xaxis": axes[0][0],
-                "yaxis": axes[0][1],
                 "meta": {"panel": "images", "network": name},
             }
         )
-        shown.add(name)
-
-    data.extend(_ratio_traces(pairs, axes[1]))
-    if not any(t["meta"]["panel"] == "ratio" for t in data):
-        notes.append(_panel_note("no MobileNet v1 / Conv MobileNet pair", axes[1]))
-
-    for panel, axis, sweep, fixed in (
-        ("alpha", axes[2], "alpha", rows["resolution"] == res),
-        ("resolution", axes[3], "resolution", rows["alpha"] == alpha),
-    ):
-        traces = _sweep_traces(rows.where(fixed), sweep, panel, axis, shown)
-        if traces:
-            data.extend(traces)
-        else:
-            notes.append(_panel_note(f"no {'α' if sweep == 'alpha' else 'resolution'} sweep", axis))
-
-    xtitles = ("", "", "width multiplier α", "input resolution (pixels)")
-    ytitles = ("images / s", "separable / standard", "images / s", "images / s")
-    for (xid, yid), xt, yt, i in zip(axes, xtitles, ytitles, range(4), strict=True):
-        layout[axis_key(xid)].update(axis_style(title={"text": xt} if xt else None))
-        yaxis = axis_style(type="log", dtick="D2") if i != 1 else axis_style(rangemode="tozero")
-        layout[axis_key(yid)].update(yaxis, title={"text": yt})
-    layout.update(height=820, barmode="group", annotations=notes)
-    return figure(data, layout)
+    return out
 
 
-def _ratio_traces(pairs: pd.DataFrame | None, axis: tuple[str, str]) -> list[dict[str, Any]]:
+def _ratio_traces(pairs: pd.DataFrame | Cols | None) -> list[dict[str, Any]]:
     if pairs is None or len(pairs) == 0:
         return []
     c = Cols.of(
@@ -238,17 +304,13 @@ def _ratio_traces(pairs: pd.DataFrame | None, axis: tuple[str, str]) -> list[dic
                     f"{role}: %{{y:.3f}}<br>speedup %{{customdata[1]:.2f}}×, "
                     "efficiency %{customdata[0]:.0%}<extra></extra>"
                 ),
-                "xaxis": axis[0],
-                "yaxis": axis[1],
                 "meta": {"panel": "ratio", "role": role},
             }
         )
     return out
 
 
-def _sweep_traces(
-    rows: Cols, col: str, panel: str, axis: tuple[str, str], shown: set[str]
-) -> list[dict[str, Any]]:
+def _sweep_traces(rows: Cols, col: str, panel: str, shown: set[str]) -> list[dict[str, Any]]:
     out = []
     cols = rows.sorted_by(col)
     for (name, setting), idx in cols.groups(["network", "setting"]):
@@ -268,8 +330,6 @@ def _sweep_traces(
                 "customdata": [setting] * len(idx),
                 "hovertemplate": f"<b>{name}</b> · %{{customdata}}<br>{col} %{{x}}: "
                 "%{y:.4g} images/s<extra></extra>",
-                "xaxis": axis[0],
-                "yaxis": axis[1],
                 "meta": {"panel": panel, "network": name, "setting": setting},
             }
         )
@@ -284,10 +344,6 @@ def _present(rows: Cols) -> list[str]:
 
 def _setting(device: Any, dtype: Any, batch: Any) -> str:
     return f"{esc(device)} · {esc(dtype)} · batch {fmt_value(batch)}"
-
-
-def _panel_note(text: str, axis: tuple[str, str]) -> dict[str, Any]:
-    return note(text, xref=f"{axis[0]} domain", yref=f"{axis[1]} domain")
 
 
 def networks(results: pd.DataFrame, pairs: pd.DataFrame | None = None) -> go.Figure:

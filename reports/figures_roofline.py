@@ -2,9 +2,13 @@
 
 Intensity and work come from the cost model's ``macs`` and ``bytes`` columns; the roof
 from the device's peaks that the run measured and stored in its environment
-(``environment["peaks"][device] = {"macs_per_s", "bytes_per_s"}``). Without them the
-subplot says "peak not measured". Depthwise convolution sits far left, under the
+(``environment["peaks"][device] = {"macs_per_s", "bytes_per_s"}``). Each subplot's title
+says the peaks, or "peak not measured". Depthwise convolution sits far left, under the
 bandwidth slope: memory-bound, which is why separable convolution misses its 9×.
+
+A point above its roof means the roof was under-measured (a peak benchmark that missed
+the best kernel): those points get a black ring and say so on hover, the subplot's
+title counts them, and ``points_above_roof`` gives the counts to the page.
 """
 
 from __future__ import annotations
@@ -28,12 +32,15 @@ from reports._plot import (
     figure,
     floats,
     grid,
+    log_axis,
     note,
 )
 from reports.names import workload_rank
 
 _DASHES = ("solid", "dash", "dot")
 _SYMBOLS = ("circle", "diamond", "square", "triangle-up", "cross", "x")
+ABOVE_ROOF = "above the measured roof: the roof was under-measured"
+_ABOVE_OUTLINE = "#000000"
 
 
 def peak_for(
@@ -101,30 +108,31 @@ def roofline_spec(results: pd.DataFrame, peaks: Mapping[str, Any] | None = None)
     for c in ("device", "dtype"):
         cols.a[c] = np.array([str(v) for v in cols[c]], dtype=object)
     devices = sorted(cols.values("device"))
-    layout, axes = grid(len(devices), cols=2, titles=[esc(d) for d in devices])
     workloads = sorted(cols.values("workload"), key=workload_rank)
     dtypes = sorted(cols.values("dtype"))
     by_device: dict[str, list[tuple[str, np.ndarray]]] = {d: [] for d in devices}
     for (device, workload), idx in cols.groups(["device", "workload"]):
         by_device[device].append((workload, idx))
+    roofs_of = {d: _device_roofs(cols, by_device[d], peaks, d) for d in devices}
+    fractions = _fractions(cols, roofs_of)
+    above = fractions > 1 + 1e-9
+    subtitles = [_peaks_text(roofs_of[d], int(above[_rows(by_device[d])].sum())) for d in devices]
+    layout, axes = grid(
+        len(devices), cols=2, titles=[esc(d) for d in devices], subtitles=subtitles, vgap=0.18
+    )
     data: list[dict[str, Any]] = []
-    notes = list(layout["annotations"])
     seen: set[str] = set()
     for device, (xid, yid) in zip(devices, axes, strict=True):
-        in_device = np.concatenate([idx for _, idx in by_device[device]])
-        device_dtypes = sorted({str(t) for t in cols["dtype"][in_device]})
-        roofs = {t: peak_for(peaks, device, t) for t in device_dtypes}
+        roofs = roofs_of[device]
         measured = any(r is not None for r in roofs.values())
         for w, idx in sorted(by_device[device], key=lambda t: workload_rank(t[0])):
             x, y = cols["intensity"][idx].astype(float), cols["achieved"][idx].astype(float)
-            custom = np.empty((len(idx), 4), dtype=object)
+            custom = np.empty((len(idx), 5), dtype=object)
             custom[:, 0] = [esc(c) for c in cols["case_id"][idx]]
             custom[:, 1] = (cols["median"][idx].astype(float) * 1e3).tolist()
             custom[:, 2] = [esc(t) for t in cols["dtype"][idx]]
-            custom[:, 3] = [
-                None if roofs[t] is None else float(v / _roof(roofs[t], u))
-                for t, u, v in zip(cols["dtype"][idx], x, y, strict=True)
-            ]
+            custom[:, 3] = [float(f) if np.isfinite(f) else None for f in fractions[idx]]
+            custom[:, 4] = [f"<br><b>{ABOVE_ROOF}</b>" if a else "" for a in above[idx]]
             data.append(
                 {
                     "type": "scatter",
@@ -146,7 +154,7 @@ def roofline_spec(results: pd.DataFrame, peaks: Mapping[str, Any] | None = None)
                         "<b>%{customdata[0]}</b><br>%{customdata[2]}<br>"
                         "intensity %{x:.3g} MAC/B<br>achieved %{y:.3s}MAC/s"
                         + ("<br>%{customdata[3]:.0%} of the roof" if measured else "")
-                        + "<br>median %{customdata[1]:.4g} ms<extra></extra>"
+                        + "%{customdata[4]}<br>median %{customdata[1]:.4g} ms<extra></extra>"
                     ),
                     "xaxis": xid,
                     "yaxis": yid,
@@ -155,20 +163,14 @@ def roofline_spec(results: pd.DataFrame, peaks: Mapping[str, Any] | None = None)
             )
             seen.add(w)
         if not measured:
-            notes.append(
-                note(
-                    f"peak not measured for {esc(device)}",
-                    xref=f"{xid} domain",
-                    yref=f"{yid} domain",
-                    y=0.95,
-                )
-            )
             continue
-        x = cols["intensity"][in_device].astype(float)
+        here = _rows(by_device[device])
+        if above[here].any():
+            data.append(_above_trace(cols, here[above[here]], device, (xid, yid), seen))
+        x = cols["intensity"][_rows(by_device[device])].astype(float)
         distinct = sorted({r for r in roofs.values() if r is not None}, reverse=True)
-        labels = []
         for j, roof in enumerate(distinct):
-            names = [t for t in device_dtypes if roofs[t] == roof]
+            names = [t for t in roofs if roofs[t] == roof]
             macs_peak, bw = roof
             ridge = macs_peak / bw
             xs = np.geomspace(min(x.min(), ridge) / 3, max(x.max(), ridge) * 3, 200)
@@ -184,6 +186,7 @@ def roofline_spec(results: pd.DataFrame, peaks: Mapping[str, Any] | None = None)
                     "legendgroup": f"roof{which}",
                     "showlegend": f"roof{which}" not in seen,
                     "line": {"color": THEORY_COLOR, "width": 2, "dash": _DASHES[j % 3]},
+                    "legendrank": 1001,  # after the workloads in the legend
                     "hovertemplate": "roof: %{y:.3s}MAC/s at %{x:.3g} MAC/B<extra></extra>",
                     "xaxis": xid,
                     "yaxis": yid,
@@ -197,30 +200,134 @@ def roofline_spec(results: pd.DataFrame, peaks: Mapping[str, Any] | None = None)
                 }
             )
             seen.add(f"roof{which}")
-            labels.append(f"{_si(macs_peak, 'MAC/s')}{esc(which)}")
-        missing = [t for t in device_dtypes if roofs[t] is None]
-        text = f"peak {' / '.join(labels)} · bandwidth {_si(distinct[0][1], 'B/s')}" + (
-            f" · {esc(', '.join(missing))} not measured" if missing else ""
-        )
-        notes.append(
-            note(text, xref=f"{xid} domain", yref=f"{yid} domain", x=0.98, y=0.04)
-            | {"xanchor": "right", "yanchor": "bottom"}
-        )
     for i, (xid, yid) in enumerate(axes):
-        xtitle = {"text": "arithmetic intensity (MACs / byte)"}
-        ytitle = {"text": "achieved MAC/s"} if i % 2 == 0 else None
-        layout[axis_key(xid)].update(axis_style(type="log", dtick="D2", title=xtitle))
-        layout[axis_key(yid)].update(axis_style(type="log", dtick="D2", title=ytitle))
+        mine = [t for t in data if t["xaxis"] == xid]
+        layout[axis_key(xid)].update(
+            axis_style(
+                title={"text": "arithmetic intensity (MACs / byte)"},
+                **log_axis(*(t["x"] for t in mine), pad=1.15),
+            )
+        )
+        layout[axis_key(yid)].update(
+            axis_style(
+                title={"text": "achieved (MAC/s)"} if i % 2 == 0 else None,
+                **log_axis(*(t["y"] for t in mine), pad=1.3),
+            )
+        )
     rows = (len(devices) + 1) // 2
     title = "marker shape: " + ", ".join(
         f"{_SYMBOLS[i % 6]} = {esc(t)}" for i, t in enumerate(dtypes)
     )
     layout.update(
-        height=120 + 420 * rows,
-        annotations=notes,
-        title={"text": title, "font": {"size": 12}, "x": 0.01},
+        height=140 + 440 * rows,
+        title={
+            "text": title,
+            "font": {"size": 12},
+            "x": 0.01,
+            "y": 1,
+            "yanchor": "top",
+            "pad": {"t": 12},
+        },
+        margin={"l": 80, "r": 30, "t": 100, "b": 60},
     )
     return figure(data, layout)
+
+
+def _rows(groups: list[tuple[str, np.ndarray]]) -> np.ndarray:
+    return np.concatenate([idx for _, idx in groups])
+
+
+def _device_roofs(
+    cols: Cols, groups: list[tuple[str, np.ndarray]], peaks: Mapping[str, Any] | None, device: str
+) -> dict[str, tuple[float, float] | None]:
+    """{dtype: (MAC/s, bytes/s) or None} for the dtypes the device's points ran in."""
+    return {
+        t: peak_for(peaks, device, t)
+        for t in sorted({str(t) for t in cols["dtype"][_rows(groups)]})
+    }
+
+
+def _fractions(cols: Cols, roofs_of: Mapping[str, Mapping[str, Any]]) -> np.ndarray:
+    """Each point's achieved MAC/s over its roof at its intensity (NaN without a roof)."""
+    out = np.full(len(cols), np.nan)
+    x, y = cols["intensity"].astype(float), cols["achieved"].astype(float)
+    for i, (device, dtype) in enumerate(zip(cols["device"], cols["dtype"], strict=True)):
+        roof = roofs_of.get(device, {}).get(dtype)
+        if roof is not None:
+            out[i] = y[i] / _roof(roof, x[i])
+    return out
+
+
+def _peaks_text(roofs: Mapping[str, tuple[float, float] | None], n_above: int) -> str:
+    """The subplot's second title line: its peaks (or "peak not measured"), and how many
+    points lie above the roof."""
+    distinct = sorted({r for r in roofs.values() if r is not None}, reverse=True)
+    if not distinct:
+        return "peak not measured"
+    labels = []
+    for roof in distinct:
+        names = [t for t in roofs if roofs[t] == roof]
+        which = "" if len(distinct) == 1 else f" ({esc(', '.join(names))})"
+        labels.append(f"{_si(roof[0], 'MAC/s')}{which}")
+    missing = [t for t in roofs if roofs[t] is None]
+    text = f"peak {' / '.join(labels)} · bandwidth {_si(distinct[0][1], 'B/s')}"
+    if missing:
+        text += f" · {esc(', '.join(missing))} not measured"
+    if n_above:
+        text += f" · {n_above} above the roof"
+    return text
+
+
+def _above_trace(
+    cols: Cols, idx: np.ndarray, device: str, axis: tuple[str, str], seen: set[str]
+) -> dict[str, Any]:
+    """Rings around a device's points above their roof: a trace of their own (a legend
+    entry that explains them) rather than outlines on the case traces, whose legend
+    symbol is their first point's."""
+    shown = "above" not in seen
+    seen.add("above")
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "x": cols["intensity"][idx].astype(float),
+        "y": cols["achieved"][idx].astype(float),
+        "name": "ring: above the measured roof",
+        "legendgroup": "above",
+        "showlegend": shown,
+        "legendrank": 1002,
+        "marker": {
+            "size": 17,
+            "symbol": "circle-open",
+            "color": _ABOVE_OUTLINE,
+            "line": {"width": 2},
+        },
+        "hoverinfo": "skip",
+        "xaxis": axis[0],
+        "yaxis": axis[1],
+        "meta": {"role": "above", "device": device},
+    }
+
+
+def points_above_roof(
+    results: pd.DataFrame | Cols, peaks: Mapping[str, Any] | None
+) -> dict[str, int]:
+    """{device: how many of its points lie above their measured roof}, for every device
+    with a measured roof (0 included); devices without one are left out."""
+    pts = roofline_points(results)
+    if len(pts) == 0:
+        return {}
+    cols = Cols.of(pts, ("intensity", "achieved", "device", "dtype"))
+    cols = Cols({**cols.a}, len(cols))
+    for c in ("device", "dtype"):
+        cols.a[c] = np.array([str(v) for v in cols[c]], dtype=object)
+    groups = {d: [("", idx)] for (d,), idx in cols.groups(["device"])}
+    roofs_of = {d: _device_roofs(cols, g, peaks, d) for d, g in groups.items()}
+    above = _fractions(cols, roofs_of) > 1 + 1e-9
+    return {
+        d: int(above[groups[d][0][1]].sum())
+        for d in groups
+        if any(r is not None for r in roofs_of[d].values())
+    }
 
 
 def _roof(peak: tuple[float, float], x: Any) -> Any:

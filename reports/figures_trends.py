@@ -1,9 +1,10 @@
 """Trends: each case's median over the runs of one suite, with its IQR as a band.
 
-Every trace carries ``meta = {"case": case_key, "role": "band"|"median"|"mark",
+Every trace carries ``meta = {"case": case_key, "role": "band"|"median"|"mark"|"change",
 "params": {axis: value}}`` so that the page's axis filters can show and hide cases.
-Regression verdicts (a frame of case_key, run_id, verdict), when given, are drawn as
-marks on the median line.
+Regression verdicts (a frame of case_key, run_id, verdict and optionally kind), when
+given, are drawn on the median line: crosses on the runs the verdict judged (kind
+"recent", the default), a triangle on the first run at the new level (kind "change").
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from reports._plot import (
     figure,
     fmt_value,
     group_positions,
+    log_axis,
     note,
     row_at,
 )
@@ -131,32 +133,15 @@ def trends_spec(results: pd.DataFrame, marks: pd.DataFrame | None = None) -> Spe
                 "meta": {**meta, "role": "median"},
             }
         )
-        m = marked.get(str(key))
-        if m is not None:
-            data.append(
-                {
-                    "type": "scatter",
-                    "mode": "markers",
-                    "x": _times(m["run_started_at"]),
-                    "y": m["median"].astype(float).to_numpy() * 1e3,
-                    "name": f"{name} verdict",
-                    "legendgroup": str(key),
-                    "showlegend": False,
-                    "marker": {
-                        "symbol": "x-thin-open",
-                        "size": 16,
-                        "line": {"width": 3},
-                        "color": [VERDICT_COLORS.get(v, "#555") for v in m["verdict"]],
-                    },
-                    "customdata": [esc(v) for v in m["verdict"]],
-                    "hovertemplate": f"<b>{name}</b><br>%{{customdata}} at %{{x}}<extra></extra>",
-                    "meta": {**meta, "role": "mark"},
-                }
-            )
+        for kind, m in marked.get(str(key), {}).items():
+            data.append(_mark_trace(kind, m, name, meta))
     layout = {
         "height": 560,
         "xaxis": axis_style(type="date", title={"text": "run start (UTC)"}),
-        "yaxis": axis_style(type="log", title={"text": "median per call (ms), IQR band"}),
+        "yaxis": axis_style(
+            title={"text": "median per call (ms), IQR band"},
+            **log_axis(*(pts[c].astype(float) * 1e3 for c in ("median", "q1", "q3")), si=False),
+        ),
         "legend": {"font": {"size": 11}},
         "margin": {"l": 80, "r": 30, "t": 30, "b": 60},
     }
@@ -169,14 +154,54 @@ def _times(values: pd.Series) -> list[str]:
     return ts.dt.strftime("%Y-%m-%d %H:%M:%S").astype(object).tolist()
 
 
-def _marks(pts: pd.DataFrame, marks: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+def _mark_trace(kind: str, m: pd.DataFrame, name: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """Crosses on the judged runs; for kind "change", triangles (up: slower) on the first
+    run at the new level."""
+    change = kind == "change"
+    colors = [VERDICT_COLORS.get(v, "#555") for v in m["verdict"]]
+    if change:
+        marker = {
+            "symbol": [
+                "triangle-down-open" if v in ("faster", "improvement") else "triangle-up-open"
+                for v in m["verdict"]
+            ],
+            "size": 15,
+            "line": {"width": 2.5, "color": colors},
+            "color": colors,
+        }
+        hover = f"<b>{name}</b><br>level changed here (%{{customdata}}): first run at the new level"
+    else:
+        marker = {"symbol": "x-thin-open", "size": 16, "line": {"width": 3}, "color": colors}
+        hover = f"<b>{name}</b><br>%{{customdata}} at %{{x}}"
+    return {
+        "type": "scatter",
+        "mode": "markers",
+        "x": _times(m["run_started_at"]),
+        "y": m["median"].astype(float).to_numpy() * 1e3,
+        "name": f"{name} {'level change' if change else 'verdict'}",
+        "legendgroup": meta["case"],
+        "showlegend": False,
+        "marker": marker,
+        "customdata": [esc(v) for v in m["verdict"]],
+        "hovertemplate": hover + "<extra></extra>",
+        "meta": {**meta, "role": "change" if change else "mark"},
+    }
+
+
+def _marks(pts: pd.DataFrame, marks: pd.DataFrame | None) -> dict[str, dict[str, pd.DataFrame]]:
+    """Marks per case, then per kind ("recent" or "change"), joined to their points."""
     if marks is None or len(marks) == 0:
         return {}
     m = marks[["case_key", "run_id", "verdict"]].astype({"verdict": str})
+    kind = marks["kind"] if "kind" in marks.columns else pd.Series("recent", index=marks.index)
+    m = m.assign(kind=kind.fillna("recent").astype(str))
     joined = pts[["case_key", "run_id", "run_started_at", "median"]].merge(
         m, on=["case_key", "run_id"], how="inner"
     )
-    return {str(k): g for k, g in joined.groupby("case_key", sort=False)}
+    return {
+        str(k): {str(kk): gg for kk, gg in g.groupby("kind", sort=True)}
+        for k, g in joined.groupby("case_key", sort=False)
+    }
 
 
 def trends(results: pd.DataFrame, marks: pd.DataFrame | None = None) -> go.Figure:

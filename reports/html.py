@@ -28,12 +28,14 @@ PLOTLY_CONFIG = '{"responsive": true, "displaylogo": false}'
 _SPECIAL = re.compile(r"[<>&\"']")
 
 
-def esc(value: object) -> str:
-    """html.escape (quotes included) of ``str(value)``; None is the empty string."""
+def esc(value: object, quote: bool = True) -> str:
+    """html.escape of ``str(value)``; None is the empty string. The package's one escape:
+    pages use it as is; Plotly labels through ``reports._plot.esc`` (``quote=False``,
+    since plotly.js does not decode ``&quot;``)."""
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
-    return html.escape(text, quote=True) if _SPECIAL.search(text) else text
+    return html.escape(text, quote=quote) if _SPECIAL.search(text) else text
 
 
 def cell(
@@ -118,9 +120,10 @@ def figure_block(fig: go.Figure | Mapping[str, Any], div_id: str, *, caption: st
     )
 
 
-def message(text: str, *, kind: str = "empty") -> str:
-    """A sentence that stands where a figure would be."""
-    return f'<p class="message {esc(kind)}">{esc(text)}</p>'
+def message(text: str, *, kind: str = "empty", raw: bool = False) -> str:
+    """A sentence that stands where a figure would be. ``raw``: ``text`` is markup the
+    caller built (and escaped) itself, e.g. with a link."""
+    return f'<p class="message {esc(kind)}">{text if raw else esc(text)}</p>'
 
 
 def section(anchor: str, heading: str, body: str, *, intro: str = "") -> str:

@@ -27,12 +27,18 @@ def trend_file(suite: str) -> str:
     return f"trend-{safe_name(str(suite))}.html"
 
 
+def group_file(group: str) -> str:
+    """The page of a group of runs (the shards of one nightly)."""
+    return f"group-{safe_name(str(group))}.html"
+
+
 # Workloads in the order figures list them: the comparison first, then its parts.
 WORKLOAD_ORDER = (
     "conv",
     "separable",
     "depthwise",
     "pointwise",
+    "conv_block",
     "separable_block",
     "inverted_residual",
     "mobilenet_v1",

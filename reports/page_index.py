@@ -1,4 +1,5 @@
-"""index.html: every run, newest first, and the suites with their trends pages."""
+"""index.html: the suites (with their trends pages), the groups of runs, and every run,
+grouped by suite, newest first."""
 
 from __future__ import annotations
 
@@ -19,8 +20,31 @@ def hardware(run: Mapping[str, Any], devices: list[str]) -> str:
     return cpu or gpu
 
 
+RUN_HEADERS = [
+    "started",
+    "label",
+    "status",
+    "duration",
+    "rounds",
+    "devices",
+    "GPU / CPU",
+    "torch",
+    "ok",
+    "failed",
+    "skipped",
+    "group",
+    "commit",
+    "page",
+]
+
+
 def index_page(
-    runs: pd.DataFrame, devices: dict[Any, list[str]], suites: list[str], ctx: Mapping[str, str]
+    runs: pd.DataFrame,
+    devices: dict[Any, list[str]],
+    suites: list[str],
+    ctx: Mapping[str, str],
+    *,
+    groups: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     if runs.empty:
         body = "<h1>Benchmark runs</h1>" + h.message(
@@ -28,11 +52,46 @@ def index_page(
             "(for example `bench run smoke`), then run `bench report` again."
         )
         return h.page(title="runs", site_title=ctx["title"], body=body, generated=ctx["generated"])
-    suite_rows = []
+    groups = groups or {}
+    sections = [_suites_section(runs, suites)]
+    if groups:
+        sections.append(_groups_section(groups))
+    for suite in suites:
+        suite_runs = runs[runs["suite"] == suite]
+        rows = [
+            _run_row(run, devices.get(run["run_id"], []), groups)
+            for run in suite_runs.to_dict("records")
+        ]
+        link = f'<p><a href="{h.esc(trend_file(suite))}">trends of {h.esc(suite)}</a></p>'
+        sections.append(
+            h.section(
+                f"runs-{suites.index(suite)}",
+                f"Runs of {suite}",
+                link
+                + h.table(
+                    RUN_HEADERS,
+                    rows,
+                    table_id=f"runs-table-{suites.index(suite)}",
+                    numeric=("duration", "rounds", "ok", "failed", "skipped"),
+                ),
+            )
+        )
+    body = (
+        f"<h1>Benchmark runs</h1><p class='intro'>{plural(len(runs), 'run')} in "
+        f"{plural(len(suites), 'suite')}"
+        + (f" and {plural(len(groups), 'group')}" if groups else "")
+        + ", newest first. Click a column to sort; a suite opens its trends page.</p>"
+        + "".join(sections)
+    )
+    return h.page(title="runs", site_title=ctx["title"], body=body, generated=ctx["generated"])
+
+
+def _suites_section(runs: pd.DataFrame, suites: list[str]) -> str:
+    rows = []
     for suite in suites:
         sr = runs[runs["suite"] == suite]
         latest = sr.iloc[0]
-        suite_rows.append(
+        rows.append(
             [
                 h.cell(suite, href=trend_file(suite)),
                 h.cell(len(sr), cls="num"),
@@ -44,67 +103,71 @@ def index_page(
                 h.cell(f"run {as_text(latest['uid'])[:12]}", href=latest["_file"]),
             ]
         )
+    return h.section(
+        "suites",
+        "Suites",
+        h.table(["suite", "runs", "latest run", "page"], rows, table_id="suites-table"),
+    )
+
+
+def _groups_section(groups: Mapping[str, Mapping[str, Any]]) -> str:
     rows = []
-    for run in runs.to_dict("records"):
-        dev = devices.get(run["run_id"], [])
-        status = as_text(run["status"])
-        counts = [as_int(run.get(c)) for c in ("n_ok", "n_failed", "n_skipped")]
+    for name, info in groups.items():
+        members = info["runs"]
+        statuses = {as_text(r.get("status")) for r in members}
+        status = next((s for s in ("running", "interrupted") if s in statuses), "finished")
+        shards = sorted({as_text(r.get("shard")) for r in members if as_text(r.get("shard"))})
+        counts = [sum(as_int(r.get(c)) or 0 for r in members) for c in ("n_ok", "n_failed")]
         rows.append(
             [
-                h.cell(
-                    fmt_time(run["started_at"]), sort=sort_time(run["started_at"]), cls="nowrap"
-                ),
-                h.cell(run["suite"], href=trend_file(run["suite"])),
-                h.cell(as_text(run["label"])),
+                h.cell(name, href=info["_file"]),
+                h.cell(", ".join(sorted({str(r["suite"]) for r in members}))),
+                h.cell(len(members), cls="num"),
+                h.cell(", ".join(shards)),
                 h.cell(status, cls=f"status-{status}"),
                 h.cell(
-                    fmt_duration(run["duration_s"]) or ("running" if status == "running" else ""),
-                    sort=None if missing(run["duration_s"]) else float(run["duration_s"]),
-                    cls="num",
+                    fmt_time(info["started_at"]), sort=sort_time(info["started_at"]), cls="nowrap"
                 ),
-                h.cell(", ".join(dev)),
-                h.cell(hardware(run, dev)),
-                h.cell(as_text(run.get("torch_version"))),
                 h.cell(counts[0], cls="num"),
                 h.cell(counts[1], cls="num status-failed" if counts[1] else "num"),
-                h.cell(counts[2], cls="num"),
-                h.cell(as_text(run.get("commit"))[:10]),
-                h.cell(f"run {as_text(run['uid'])[:12] or run['run_id']}", href=run["_file"]),
             ]
         )
-    headers = [
-        "started",
-        "suite",
-        "label",
-        "status",
-        "duration",
-        "devices",
-        "GPU / CPU",
-        "torch",
-        "ok",
-        "failed",
-        "skipped",
-        "commit",
-        "page",
-    ]
-    body = (
-        f"<h1>Benchmark runs</h1><p class='intro'>{plural(len(runs), 'run')} in "
-        f"{plural(len(suites), 'suite')}, "
-        "newest first. Click a column to sort; a suite opens its trends page.</p>"
-        + h.section(
-            "suites",
-            "Suites",
-            h.table(["suite", "runs", "latest run", "page"], suite_rows, table_id="suites-table"),
-        )
-        + h.section(
-            "runs",
-            "Runs",
-            h.table(
-                headers,
-                rows,
-                table_id="runs-table",
-                numeric=("duration", "ok", "failed", "skipped"),
-            ),
-        )
+    return h.section(
+        "groups",
+        "Groups",
+        h.table(
+            ["group", "suite", "runs", "shards", "status", "started", "ok", "failed"],
+            rows,
+            table_id="groups-table",
+            numeric=("runs", "ok", "failed"),
+        ),
+        intro="Runs that share a group (the shards of one nightly), with a page pairing "
+        "cases across them.",
     )
-    return h.page(title="runs", site_title=ctx["title"], body=body, generated=ctx["generated"])
+
+
+def _run_row(run: dict[str, Any], dev: list[str], groups: Mapping[str, Any]) -> list[str]:
+    status = as_text(run["status"])
+    counts = [as_int(run.get(c)) for c in ("n_ok", "n_failed", "n_skipped")]
+    group = None if missing(run.get("group")) else str(run["group"])
+    rounds = as_int(run.get("rounds")) if not missing(run.get("rounds")) else 1
+    return [
+        h.cell(fmt_time(run["started_at"]), sort=sort_time(run["started_at"]), cls="nowrap"),
+        h.cell(as_text(run["label"])),
+        h.cell(status, cls=f"status-{status}"),
+        h.cell(
+            fmt_duration(run["duration_s"]) or ("running" if status == "running" else "-"),
+            sort=None if missing(run["duration_s"]) else float(run["duration_s"]),
+            cls="num",
+        ),
+        h.cell(rounds, cls="num"),
+        h.cell(", ".join(dev)),
+        h.cell(hardware(run, dev)),
+        h.cell(as_text(run.get("torch_version"))),
+        h.cell(counts[0], cls="num"),
+        h.cell(counts[1], cls="num status-failed" if counts[1] else "num"),
+        h.cell(counts[2], cls="num"),
+        h.cell(group or "", href=groups[group]["_file"] if group in groups else None),
+        h.cell(as_text(run.get("commit"))[:10]),
+        h.cell(f"run {as_text(run['uid'])[:12] or run['run_id']}", href=run["_file"]),
+    ]

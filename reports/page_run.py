@@ -16,7 +16,7 @@ from reports.figures import (
     speedup_vs_theory_spec,
 )
 from reports.figures_networks import networks_spec
-from reports.figures_roofline import peak_for, roofline_spec
+from reports.figures_roofline import peak_for, points_above_roof, roofline_spec
 from reports.names import trend_file
 from reports.tables import networks_table, results_table, speedup_summary
 from reports.text import as_int, as_text, fmt_duration, fmt_time, missing
@@ -42,98 +42,200 @@ def environment(run: Mapping[str, Any]) -> dict[str, Any]:
     return env if isinstance(env, dict) else {}
 
 
-def run_page(run: Mapping[str, Any], d: RunData, ctx: Mapping[str, str]) -> str:
+def run_page(
+    run: Mapping[str, Any], d: RunData, ctx: Mapping[str, str], *, group_page: str | None = None
+) -> str:
+    """One run's page. ``group_page``: the page of the run's group (its shards together)."""
     uid12 = as_text(run.get("uid"))[:12] or str(run["run_id"])
     suite = run["suite"]
     env = environment(run)
-    res, ok = d.res, d.ok
-    counts: dict[str, int] = {}
-    for st in res["status"]:
-        counts[st] = counts.get(st, 0) + 1
-    n_failed, n_skipped = counts.get("failed", 0), counts.get("skipped", 0)
-    devices = sorted({str(x) for x in res["device"] if not missing(x)})
+    counts = _counts(d.res)
     label = as_text(run.get("label"))
+    group = as_text(run.get("group"))
     head = (
         f"<h1>{h.esc(suite)} · run {h.esc(uid12)}"
         + (f'<span class="badge">{h.esc(label)}</span>' if label else "")
         + "</h1>"
+        + (
+            h.message(
+                f"Shard {h.esc(as_text(run.get('shard')) or '?')} of group {h.esc(group)}: "
+                "pairs whose two sides ran in different shards are on "
+                f'<a href="{h.esc(group_page)}">the group\'s page</a>.',
+                kind="info",
+                raw=True,
+            )
+            if group and group_page
+            else ""
+        )
         + h.definition_list(
             [
                 ("status", as_text(run.get("status"))),
                 ("started", fmt_time(run.get("started_at"))),
                 ("finished", fmt_time(run.get("finished_at"))),
                 ("duration", fmt_duration(run.get("duration_s"))),
-                (
-                    "cases",
-                    f"{counts.get('ok', 0)} ok, {n_failed} failed, {n_skipped} skipped"
-                    + (
-                        f" of {as_int(run.get('planned'))} planned"
-                        if not missing(run.get("planned"))
-                        else ""
-                    ),
-                ),
-                ("devices", ", ".join(devices)),
+                ("cases", _cases_text(counts, run.get("planned"))),
+                ("rounds", _rounds_text(run.get("rounds"))),
+                ("devices", ", ".join(_devices(d.res))),
                 ("GPU", as_text(run.get("gpu_name"))),
                 ("CPU", as_text(run.get("cpu_model"))),
                 ("torch", as_text(run.get("torch_version"))),
                 ("commit", as_text(run.get("commit"))),
                 ("fingerprint", as_text(run.get("fingerprint"))),
-                (
-                    "shard",
-                    " ".join(
-                        x for x in (as_text(run.get("group")), as_text(run.get("shard"))) if x
-                    ),
-                ),
+                ("shard", " ".join(x for x in (group, as_text(run.get("shard"))) if x)),
             ]
         )
+        + _warnings(run.get("warnings"))
         + "<details><summary>environment</summary><pre>"
         + h.esc(json.dumps(env, indent=2, sort_keys=True, default=str))
         + "</pre></details>"
     )
-    if len(res) == 0:
-        nothing = "This run has no results yet" + (
-            " (it is still running)." if run.get("status") == "running" else "."
-        )
-    elif len(ok) == 0:
-        nothing = (
-            f"No case of this run produced a timing: {n_failed} failed, {n_skipped} skipped. "
-            "The table below lists them with their errors."
-        )
-    else:
-        nothing = ""
-    sections = [
-        _speedup_section(d.pairs, nothing),
-        _roofline_section(d.pts, run_peaks(run), nothing),
-        _scaling_section(ok, nothing),
-        _networks_section(ok, d.pairs, d.nets, nothing),
-        h.section("results", "Results", results_table(res)),
+    nothing = _nothing(d, counts, running=run.get("status") == "running")
+    return h.page(
+        title=f"{suite} run {uid12}",
+        site_title=ctx["title"],
+        body=head + _sections(d, run_peaks(run), nothing),
+        nav=_nav(suite, group_page),
+        plotly=True,
+        generated=ctx["generated"],
+    )
+
+
+def group_page(name: str, runs: list[Mapping[str, Any]], d: RunData, ctx: Mapping[str, str]) -> str:
+    """A group's page: the results of all its runs (the shards of one nightly), paired
+    across shards, with the same sections as a run page."""
+    suites = sorted({str(r["suite"]) for r in runs})
+    counts = _counts(d.res)
+    shards = sorted({as_text(r.get("shard")) for r in runs if as_text(r.get("shard"))})
+    rows = [
+        [
+            h.cell(f"run {as_text(r.get('uid'))[:12]}", href=r.get("_file")),
+            h.cell(as_text(r.get("shard"))),
+            h.cell(as_text(r.get("status")), cls=f"status-{as_text(r.get('status'))}"),
+            h.cell(fmt_time(r.get("started_at"))),
+            h.cell(fmt_duration(r.get("duration_s"))),
+            h.cell(as_text(r.get("gpu_name")) or as_text(r.get("cpu_model"))),
+        ]
+        for r in runs
     ]
-    nav = [
-        ("index.html", "all runs"),
-        (trend_file(suite), f"trends of {suite}"),
+    statuses = {as_text(r.get("status")) for r in runs}
+    worst = next((s for s in ("running", "interrupted") if s in statuses), "finished")
+    head = (
+        f"<h1>group {h.esc(name)}</h1>"
+        + h.definition_list(
+            [
+                ("suite", ", ".join(suites)),
+                ("runs", f"{len(runs)}" + (f" (shards {', '.join(shards)})" if shards else "")),
+                ("status", worst),
+                ("started", fmt_time(min(r["started_at"] for r in runs))),
+                ("cases", _cases_text(counts, None)),
+                ("devices", ", ".join(_devices(d.res))),
+            ]
+        )
+        + h.table(
+            ["run", "shard", "status", "started", "duration", "machine"],
+            rows,
+            table_id="group-runs",
+        )
+        + "".join(_warnings(r.get("warnings")) for r in runs)
+    )
+    nothing = _nothing(d, counts, running=worst == "running")
+    peaks: dict[str, Any] = {}
+    for r in runs:  # each shard measured its own devices' peaks: the first one per device
+        for device, value in (run_peaks(r) or {}).items():
+            peaks.setdefault(device, value)
+    return h.page(
+        title=f"group {name}",
+        site_title=ctx["title"],
+        body=head + _sections(d, peaks or None, nothing),
+        nav=_nav(suites[0], None) if suites else [("index.html", "all runs")],
+        plotly=True,
+        generated=ctx["generated"],
+    )
+
+
+def _counts(res: Cols) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for st in res["status"]:
+        counts[st] = counts.get(st, 0) + 1
+    return counts
+
+
+def _devices(res: Cols) -> list[str]:
+    return sorted({str(x) for x in res["device"] if not missing(x)})
+
+
+def _cases_text(counts: dict[str, int], planned: Any) -> str:
+    text = (
+        f"{counts.get('ok', 0)} ok, {counts.get('failed', 0)} failed, "
+        f"{counts.get('skipped', 0)} skipped"
+    )
+    return text + (f" of {as_int(planned)} planned" if not missing(planned) else "")
+
+
+def _rounds_text(rounds: Any) -> str:
+    n = as_int(rounds) if not missing(rounds) else 1
+    if n <= 1:
+        return "1 (drift between processes not sampled)"
+    return f"{n}, each in fresh worker processes, partners side by side"
+
+
+def _warnings(warnings: Any) -> str:
+    if isinstance(warnings, str):
+        with contextlib.suppress(ValueError):
+            warnings = json.loads(warnings)
+    if not isinstance(warnings, list | tuple) or not warnings:
+        return ""
+    return "".join(h.message(f"Warning: {w}", kind="warn") for w in warnings)
+
+
+def _nothing(d: RunData, counts: dict[str, int], *, running: bool) -> str:
+    if len(d.res) == 0:
+        return "No results yet" + (" (still running)." if running else ".")
+    if len(d.ok) == 0:
+        return (
+            f"No case produced a timing: {counts.get('failed', 0)} failed, "
+            f"{counts.get('skipped', 0)} skipped. The table below lists them with their errors."
+        )
+    return ""
+
+
+def _sections(d: RunData, peaks: Mapping[str, Any] | None, nothing: str) -> str:
+    return "\n".join(
+        [
+            _speedup_section(d.pairs, nothing),
+            _roofline_section(d.pts, peaks, nothing),
+            _scaling_section(d.ok, nothing),
+            _networks_section(d.ok, d.pairs, d.nets, nothing),
+            h.section("results", "Results", results_table(d.res)),
+        ]
+    )
+
+
+def _nav(suite: str, group_page: str | None) -> list[tuple[str, str]]:
+    nav = [("index.html", "all runs"), (trend_file(suite), f"trends of {suite}")]
+    if group_page:
+        nav.append((group_page, "group"))
+    return nav + [
         ("#speedup", "speedup vs theory"),
         ("#roofline", "roofline"),
         ("#batch", "batch size"),
         ("#networks", "networks"),
         ("#results", "results"),
     ]
-    return h.page(
-        title=f"{suite} run {uid12}",
-        site_title=ctx["title"],
-        body=head + "\n".join(sections),
-        nav=nav,
-        plotly=True,
-        generated=ctx["generated"],
-    )
 
 
 _SPEEDUP_INTRO = (
-    "Each point is a pair of cases of this run that are identical in every parameter except "
-    "the convolution: standard conv vs depthwise-separable (solid) or the v1 separable block "
-    "(dotted). Theory (DESIGN.md 1): cost(separable) / cost(standard) = 1/C_out + 1/k², "
-    "about 1/9, i.e. a speedup of k²·C_out / (C_out + k²), 9× in the limit. Efficiency is "
-    "the measured speedup divided by the theoretical one (MACs from the cost model). The "
-    "buttons switch between the time ratio and the speedup; the dash-dot line is break-even."
+    "Each point is a pair of cases that are identical in every parameter except the "
+    "convolution, with the same normalisation and activations on both sides: a bare "
+    "standard conv against a bare depthwise-separable one (round markers), or conv → BN → "
+    "ReLU against the MobileNet v1 block (square markers); each line has its own colour and "
+    "dash. Theory (Howard et al. 2017, MobileNets, "
+    "section 3.1): cost(separable) / cost(standard) = 1/C_out + 1/k², about 1/9, i.e. a "
+    "speedup of k²·C_out / (C_out + k²), 9× in the limit. Efficiency is the measured "
+    "speedup divided by the theoretical one (MACs from the cost model). Error bars are 95% "
+    "intervals of the time ratio (from the rounds when there are several); hollow markers "
+    "are pairs with a noisy or contended side. The buttons switch between the time ratio "
+    "and the speedup; the dash-dot line is break-even."
 )
 
 
@@ -143,10 +245,10 @@ def _speedup_section(pairs: Cols, nothing: str) -> str:
         body = h.message(nothing)
     elif len(p) == 0:
         body = h.message(
-            "This run has no conv ↔ separable pairs, so there is no speedup to set against the "
-            "theory. The figure needs cases that differ only in workload (conv and separable, "
-            "or conv and separable_block, with the same channels, batch, device and dtype), "
-            "both timed successfully."
+            "No conv ↔ separable pair here, so there is no speedup to set against the theory. "
+            "The figure needs cases that differ only in the convolution (conv and separable, "
+            "or conv_block and separable_block, with the same channels, batch, device and "
+            "dtype), both timed successfully."
         )
     else:
         body = speedup_summary(p) + h.figure_block(speedup_vs_theory_spec(p), "fig-speedup")
@@ -189,6 +291,16 @@ def _roofline_section(pts: Cols, peaks: Mapping[str, Any] | None, nothing: str) 
             if missing
             else ""
         )
+        above = {d: n for d, n in sorted(points_above_roof(pts, peaks).items()) if n}
+        if above:
+            warn += h.message(
+                "Points above the measured roof: "
+                + ", ".join(f"{n} on {d}" for d, n in above.items())
+                + ". No case can beat the device's real peak, so that roof was under-measured "
+                "(the peak benchmark did not reach the best kernel for that dtype or layout). "
+                "They are ringed in black.",
+                kind="warn",
+            )
         body = warn + h.figure_block(roofline_spec(pts, peaks), "fig-roofline")
     return h.section("roofline", "Roofline", body, intro=intro)
 

@@ -30,7 +30,9 @@ def trend_page(
         "its interquartile range. Pick cases by axis with the menus; click a legend entry "
         "to hide a case."
         + (
-            " Crosses mark the verdicts of the regression check: red slower, green faster."
+            " Crosses mark the verdicts of the regression check on the runs it judged: red "
+            "slower, green faster; a triangle marks the first run at the new level (where "
+            "the step fit over the run medians puts the change)."
             if marks is not None
             else ""
         )

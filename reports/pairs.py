@@ -1,18 +1,16 @@
-"""Pairs of cases that set a depthwise-separable operation against its standard conv.
+"""Pairs of results that set a depthwise-separable operation against its standard conv.
 
-A pair is two ``ok`` results of one run that are identical in every parameter column
-except the one that says which kind of convolution was timed:
+Which cases pair is defined once, in ``results.pairs`` (fair pairs: the same norms and
+activations on both sides): ``conv`` ↔ ``separable``, ``conv_block`` ↔ ``separable_block``,
+Conv MobileNet ↔ MobileNet v1. Two ``ok`` results pair when they are partners and belong
+to the same *unit*: one run, or one group of runs (the shards of a nightly split pairs
+across runs; their group page pairs them again).
 
-- ``conv`` ↔ ``separable`` (depthwise then pointwise), all geometry equal;
-- ``conv`` ↔ ``separable_block`` (the v1 block, with BN and ReLU), same geometry;
-- ``mobilenet_v1`` with ``conv = "standard"`` (the paper's Conv MobileNet) ↔
-  ``conv = "separable"``.
-
-The pairing compares the parameter columns of the results frame, never case-id strings.
-The theoretical ratio of a pair comes from the frames: ``macs(separable) / macs(standard)``
-as counted by the analytic cost model. The continuous curve drawn next to it is DESIGN.md
-section 1's formula, ``1/C_out + 1/k²`` (speedup ``k²·C_out / (C_out + k²)``, 9× in the
-limit for k = 3); for a conv ↔ separable pair both agree exactly.
+Each pair row carries both sides (``std_*``, ``sep_*``), the measured time ratio
+separable / standard with its interval (``results.speedup``: from rounds when both sides
+have them, else from samples), the theory (MACs of separable / standard from the cost
+model, ``1/C_out + 1/k²`` for a layer), the efficiency (measured speedup / theoretical
+speedup), and ``clean``: neither side noisy nor contended.
 """
 
 from __future__ import annotations
@@ -23,20 +21,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from results import pairs as kinds
+from results.pairs import partner_key, theory_ratio, theory_speedup
 from results.schema import PARAM_ORDER
+from results.speedup import Side, pair_interval
 
 # Every parameter column the results frame may carry (NA where a workload lacks it).
 PARAM_COLUMNS: tuple[str, ...] = PARAM_ORDER
 
-GEOMETRY_PAIR = "conv ↔ separable"
-BLOCK_PAIR = "conv ↔ separable_block"
-NETWORK_PAIR = "Conv MobileNet ↔ MobileNet v1"
+GEOMETRY_PAIR = kinds.CONV_PAIR.name
+BLOCK_PAIR = kinds.BLOCK_PAIR.name
+NETWORK_PAIR = kinds.NETWORK_PAIR.name
 
-# (pair name, standard workload, separable workload) for the pairs that differ in workload.
-_WORKLOAD_PAIRS: tuple[tuple[str, str, str], ...] = (
-    (GEOMETRY_PAIR, "conv", "separable"),
-    (BLOCK_PAIR, "conv", "separable_block"),
-)
+__all__ = [
+    "BLOCK_PAIR",
+    "GEOMETRY_PAIR",
+    "NETWORK_PAIR",
+    "PAIR_COLUMNS",
+    "find_pairs",
+    "theory_ratio",
+    "theory_speedup",
+]
 
 _SIDE_COLUMNS = (
     "result_id",
@@ -49,7 +54,10 @@ _SIDE_COLUMNS = (
     "iqr",
     "macs",
     "parameters",
+    "bytes",
     "noisy",
+    "contended",
+    "rounds",
 )
 
 PAIR_COLUMNS: tuple[str, ...] = (
@@ -59,27 +67,17 @@ PAIR_COLUMNS: tuple[str, ...] = (
     *(f"std_{c}" for c in _SIDE_COLUMNS),
     *(f"sep_{c}" for c in _SIDE_COLUMNS),
     "ratio",
+    "ci_low",
+    "ci_high",
+    "interval",  # "rounds" or "samples": what the interval is made of
     "speedup",
     "theory_ratio",
     "theory_speedup",
     "efficiency",
+    "noisy",  # either side
+    "contended",  # either side
+    "clean",  # neither
 )
-
-
-def theory_ratio(c_out: Any, kernel: Any = 3) -> Any:
-    """cost(separable) / cost(standard) = 1/C_out + 1/k² (DESIGN.md section 1)."""
-    c = np.asarray(c_out, dtype=float)
-    k = np.asarray(kernel, dtype=float)
-    out = 1.0 / c + 1.0 / (k * k)
-    return float(out) if out.ndim == 0 else out
-
-
-def theory_speedup(c_out: Any, kernel: Any = 3) -> Any:
-    """The theoretical speedup k²·C_out / (C_out + k²); k² (9×) in the limit."""
-    c = np.asarray(c_out, dtype=float)
-    k2 = np.asarray(kernel, dtype=float) ** 2
-    out = k2 * c / (c + k2)
-    return float(out) if out.ndim == 0 else out
 
 
 def with_param_columns(results: pd.DataFrame) -> pd.DataFrame:
@@ -90,101 +88,89 @@ def with_param_columns(results: pd.DataFrame) -> pd.DataFrame:
     return results.assign(**{c: pd.NA for c in missing})
 
 
-def find_pairs(results: pd.DataFrame) -> pd.DataFrame:
+def find_pairs(results: pd.DataFrame | None, by: str = "run_id") -> pd.DataFrame:
     """All separable/standard pairs among the ``ok`` results, one row per pair.
 
-    Columns: ``run_id``, ``pair`` (which kind of pair), the shared parameter columns,
-    ``std_*`` and ``sep_*`` for each side (median, q1, q3, iqr, macs, case_key, ...),
-    ``ratio`` = sep median / std median, ``speedup`` = its inverse, ``theory_ratio`` =
-    sep MACs / std MACs, ``theory_speedup`` and ``efficiency`` = speedup / theory_speedup.
+    ``by`` names the column whose value is the unit pairs are made in (``run_id``, or a
+    group column for a group page); it comes back as the ``run_id`` column. Where a unit
+    holds one case twice (a shard run again), the later result (higher ``result_id``) is
+    taken.
     """
     if results is None or results.empty or "workload" not in results.columns:
         return _empty_pairs()
     df = with_param_columns(results).reset_index(drop=True)
+    ok = np.ones(len(df), dtype=bool)
     if "status" in df.columns:
-        df = df[df["status"] == "ok"]
-    df = df[pd.to_numeric(df["median"], errors="coerce") > 0]
-    if df.empty:
+        ok &= (df["status"] == "ok").to_numpy(dtype=bool, na_value=False)
+    ok &= pd.to_numeric(df["median"], errors="coerce").to_numpy(dtype=float, na_value=np.nan) > 0
+    idx = np.flatnonzero(ok)
+    if len(idx) == 0:
         return _empty_pairs()
-
-    frames = []
-    for name, std_w, sep_w in _WORKLOAD_PAIRS:
-        std = df[df["workload"] == std_w]
-        sep = df[df["workload"] == sep_w]
-        if not std.empty and not sep.empty:
-            frames.append(_join(name, std, sep, PARAM_COLUMNS))
-    v1 = df[df["workload"] == "mobilenet_v1"]
-    if not v1.empty:
-        others = tuple(c for c in PARAM_COLUMNS if c != "conv")
-        std = v1[v1["conv"] == "standard"]
-        sep = v1[v1["conv"] == "separable"]
-        if not std.empty and not sep.empty:
-            frames.append(_join(NETWORK_PAIR, std, sep, others))
-    frames = [f for f in frames if not f.empty]
-    if not frames:
+    units = df[by].to_numpy()
+    workloads = df["workload"].to_numpy()
+    params = [df[c].to_numpy() for c in PARAM_COLUMNS]
+    order = df["result_id"].to_numpy() if "result_id" in df.columns else np.arange(len(df))
+    sides: dict[tuple, dict[str, int]] = {}
+    names: dict[tuple, str] = {}
+    for i in idx:
+        row = {
+            c: v
+            for c, col in zip(PARAM_COLUMNS, params, strict=True)
+            if (v := _plain(col[i])) is not None
+        }
+        found = partner_key(str(workloads[i]), row)
+        if found is None:
+            continue
+        key, side = found
+        slot = sides.setdefault((_plain(units[i]), key), {})
+        if side not in slot or order[i] > order[slot[side]]:
+            slot[side] = int(i)
+        names[(_plain(units[i]), key)] = key[0]
+    matched = [(k, s) for k, s in sides.items() if len(s) == 2]
+    if not matched:
         return _empty_pairs()
-    pairs = pd.concat(frames, ignore_index=True)
-    return _derive(pairs)
+    std_idx = np.array([s["standard"] for _, s in matched], dtype=np.intp)
+    sep_idx = np.array([s["separable"] for _, s in matched], dtype=np.intp)
+    out = pd.DataFrame(
+        {"run_id": df[by].to_numpy()[std_idx], "pair": [names[k] for k, _ in matched]}
+    )
+    for c in PARAM_COLUMNS:
+        out[c] = df[c].to_numpy()[std_idx]
+    out.loc[out["pair"] == NETWORK_PAIR, "conv"] = pd.NA  # the sides differ in `conv`
+    for prefix, rows in (("std", std_idx), ("sep", sep_idx)):
+        for c in _SIDE_COLUMNS:
+            out[f"{prefix}_{c}"] = df[c].to_numpy()[rows] if c in df.columns else pd.NA
+    return _derive(out, df, std_idx, sep_idx)
 
 
-def _join(name: str, std: pd.DataFrame, sep: pd.DataFrame, on: tuple[str, ...]) -> pd.DataFrame:
-    left = _side(std, "std", on)
-    right = _side(sep, "sep", on)
-    merged = left.merge(right, on=["run_id", "_key"], how="inner")
-    if merged.empty:
-        return merged
-    params = std.loc[merged["std_index"].to_numpy(), list(PARAM_COLUMNS)].reset_index(drop=True)
-    if "conv" not in on:  # mobilenet_v1: the two sides differ in `conv`; keep neither
-        params["conv"] = pd.NA
-    out = pd.concat([merged.drop(columns=["_key"]).reset_index(drop=True), params], axis=1)
-    out.insert(1, "pair", name)
-    return out.drop(columns=["std_index", "sep_index"])
-
-
-def _side(frame: pd.DataFrame, prefix: str, on: tuple[str, ...]) -> pd.DataFrame:
-    cols = [c for c in _SIDE_COLUMNS if c in frame.columns]
-    side = frame[cols].copy()
-    side.columns = [f"{prefix}_{c}" for c in cols]
-    for c in _SIDE_COLUMNS:
-        if f"{prefix}_{c}" not in side.columns:
-            side[f"{prefix}_{c}"] = pd.NA
-    side.insert(0, "run_id", frame["run_id"].to_numpy())
-    side.insert(1, "_key", param_key(frame, on).to_numpy())
-    side[f"{prefix}_index"] = frame.index.to_numpy()
-    return side.reset_index(drop=True)
-
-
-def param_key(frame: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> pd.Series:
-    """One string per row that is equal exactly when every listed column is equal.
-
-    NA, None and NaN are one value; 64 and 64.0 are one value; True and 1 are not.
-    """
-    parts = [[_canon(v) for v in frame[c].tolist()] for c in columns]
-    keys = ["\x1f".join(p) for p in zip(*parts, strict=True)] if parts else [""] * len(frame)
-    return pd.Series(keys, index=frame.index, dtype=object)
-
-
-def _canon(v: Any) -> str:
+def _plain(v: Any) -> Any:
+    """A frame value as plain Python (numpy scalars unwrapped), None for NA/NaN."""
     if isinstance(v, np.generic):
         v = v.item()
     if v is None or v is pd.NA or v is pd.NaT:
-        return "∅"
-    if isinstance(v, bool):
-        return f"b:{v}"
-    if isinstance(v, int | float):
-        f = float(v)
-        return "∅" if math.isnan(f) else f"n:{f!r}"
-    return f"s:{v}"
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    return v
 
 
-def _derive(pairs: pd.DataFrame) -> pd.DataFrame:
+def _derive(
+    pairs: pd.DataFrame, df: pd.DataFrame, std_idx: np.ndarray, sep_idx: np.ndarray
+) -> pd.DataFrame:
     for side in ("std", "sep"):
-        for c in ("median", "q1", "q3", "iqr", "macs", "parameters"):
+        for c in ("median", "q1", "q3", "iqr", "macs", "parameters", "bytes"):
             pairs[f"{side}_{c}"] = pd.to_numeric(pairs[f"{side}_{c}"], errors="coerce").astype(
                 float
             )
     pairs["ratio"] = pairs["sep_median"] / pairs["std_median"]
     pairs["speedup"] = 1.0 / pairs["ratio"]
+    intervals = [
+        pair_interval(_side(df, int(a)), _side(df, int(b)))
+        for a, b in zip(std_idx, sep_idx, strict=True)
+    ]
+    pairs["ci_low"] = [np.nan if v.low is None else v.low for v in intervals]
+    pairs["ci_high"] = [np.nan if v.high is None else v.high for v in intervals]
+    pairs["interval"] = [v.unit for v in intervals]
     from_macs = pairs["sep_macs"] / pairs["std_macs"]
     # Fallback when a side carries no MAC count: DESIGN.md section 1's formula.
     c_out = pd.to_numeric(pairs["channels_out"], errors="coerce").astype(float)
@@ -194,7 +180,30 @@ def _derive(pairs: pd.DataFrame) -> pd.DataFrame:
     pairs["theory_ratio"] = from_macs.where(from_macs > 0, formula.where(geometric))
     pairs["theory_speedup"] = 1.0 / pairs["theory_ratio"]
     pairs["efficiency"] = pairs["speedup"] / pairs["theory_speedup"]
+    for flag in ("noisy", "contended"):
+        either = _truthy(pairs[f"std_{flag}"]) | _truthy(pairs[f"sep_{flag}"])
+        pairs[flag] = either
+    pairs["clean"] = ~(pairs["noisy"] | pairs["contended"])
     return pairs[list(PAIR_COLUMNS)].reset_index(drop=True)
+
+
+def _truthy(col: pd.Series) -> np.ndarray:
+    return np.array([_plain(v) in (True, 1) for v in col.tolist()], dtype=bool)
+
+
+def _side(df: pd.DataFrame, i: int) -> Side:
+    def num(c: str) -> float | None:
+        v = _plain(df[c].iat[i]) if c in df.columns else None
+        return None if v is None else float(v)
+
+    medians = _plain(df["round_medians"].iat[i]) if "round_medians" in df.columns else None
+    return Side(
+        median=float(df["median"].iat[i]),
+        q1=num("q1"),
+        q3=num("q3"),
+        n=int(num("n_samples") or 0),
+        round_medians=tuple(float(x) for x in medians) if isinstance(medians, list | tuple) else (),
+    )
 
 
 def _empty_pairs() -> pd.DataFrame:

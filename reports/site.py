@@ -34,9 +34,9 @@ from reports._plot import Cols
 from reports.figures import ok_results
 from reports.figures_networks import network_rows
 from reports.figures_roofline import roofline_points
-from reports.names import run_file, safe_name, trend_file
+from reports.names import group_file, run_file, safe_name, trend_file
 from reports.page_index import index_page
-from reports.page_run import RunData, run_page
+from reports.page_run import RunData, group_page, run_page
 from reports.page_trends import trend_page
 from reports.pairs import PARAM_COLUMNS, find_pairs, with_param_columns
 from reports.text import missing
@@ -45,7 +45,7 @@ from results.schema import RUN_COLUMNS
 
 __all__ = ["build_site", "run_file", "trend_file"]
 
-_PAGE_GLOBS = ("run-*.html", "trend-*.html")
+_PAGE_GLOBS = ("run-*.html", "trend-*.html", "group-*.html")
 # verdicts that are not worth a mark (results.compare says "same" and "incomparable")
 _NEUTRAL_VERDICTS = {"same", "incomparable", "unchanged", "no change", "ok", "none"}
 
@@ -162,14 +162,30 @@ def _write_site(
     written = {"index.html", h.PLOTLY_JS}
     ctx = {"title": title, "generated": generated}
 
+    groups = _groups(runs)
     devices_by_run: dict[Any, list[str]] = {}
     for run in runs.to_dict("records"):
         rid = run["run_id"]
         data = RunData(**{k: _slice(arrays_[k], by_run[k], rid) for k in frames})
         devices_by_run[rid] = sorted({str(d) for d in data.res["device"] if not missing(d)})
         name = run["_file"]
-        _write(out / name, run_page(run, data, ctx))
+        group = None if missing(run.get("group")) else str(run["group"])
+        page = groups[group]["_file"] if group in groups else None
+        _write(out / name, run_page(run, data, ctx, group_page=page))
         written.add(name)
+
+    for group, info in groups.items():
+        members = results[results["run_id"].isin(info["run_ids"])]
+        ok_members = ok_results(members)
+        data = RunData(
+            res=Cols.of(members),
+            ok=Cols.of(ok_members),
+            pairs=Cols.of(find_pairs(members.assign(_group=group), by="_group")),
+            pts=Cols.of(roofline_points(ok_members)),
+            nets=Cols.of(network_rows(ok_members)),
+        )
+        _write(out / info["_file"], group_page(group, info["runs"], data, ctx))
+        written.add(info["_file"])
 
     for suite in suites:
         name = trend_file(suite)
@@ -178,9 +194,28 @@ def _write_site(
         _write(out / name, trend_page(suite, suite_runs, suite_results, marks, ctx))
         written.add(name)
 
-    _write(out / "index.html", index_page(runs, devices_by_run, suites, ctx))
+    _write(out / "index.html", index_page(runs, devices_by_run, suites, ctx, groups=groups))
     _remove_stale(out, written)
     return out / "index.html"
+
+
+def _groups(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """The groups among ``runs`` (shards of one logical run): their runs, oldest first,
+    and their page's file name; newest group first."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for run in runs.to_dict("records"):
+        if not missing(run.get("group")):
+            found.setdefault(str(run["group"]), []).append(run)
+    out = {}
+    for name, members in found.items():
+        members.sort(key=lambda r: (r["started_at"], r["run_id"]))
+        out[name] = {
+            "runs": members,
+            "run_ids": [r["run_id"] for r in members],
+            "_file": group_file(name),
+            "started_at": members[0]["started_at"],
+        }
+    return dict(sorted(out.items(), key=lambda kv: kv[1]["started_at"], reverse=True))
 
 
 def _split(frame: pd.DataFrame) -> dict[Any, np.ndarray]:
@@ -199,7 +234,7 @@ def _slice(cols: Cols, index: dict[Any, np.ndarray], run_id: Any) -> Cols:
 
 # A temporary file: ".<name>.<16 hex digits>.tmp" beside the file it will replace.
 _TEMPORARY = re.compile(r"\.(.+)\.[0-9a-f]{16}\.tmp|\.(.+)\.tmp")
-_OURS = re.compile(r"index\.html|plotly\.min\.js|run-.+\.html|trend-.+\.html")
+_OURS = re.compile(r"index\.html|plotly\.min\.js|(run|trend|group)-.+\.html")
 
 
 def _write(path: Path, data: str | bytes) -> None:
@@ -363,8 +398,13 @@ def _prepare_results(results: pd.DataFrame | None, runs: pd.DataFrame) -> pd.Dat
 
 
 def _prepare_marks(marks: pd.DataFrame | None) -> pd.DataFrame | None:
+    """(case_key, run_id, verdict[, kind]) rows worth a mark. ``kind`` is "recent" (a run
+    the verdict judged) or "change" (the first run at the new level); default "recent"."""
     if marks is None or len(marks) == 0:
         return None
     m = marks[["case_key", "run_id", "verdict"]].dropna(subset=["verdict"])
-    keep = ~m["verdict"].astype(str).str.lower().isin(_NEUTRAL_VERDICTS)
+    kind = marks["kind"] if "kind" in marks.columns else "recent"
+    m = m.assign(kind=pd.Series(kind, index=marks.index).reindex(m.index).fillna("recent"))
+    verdict = m["verdict"].astype(str).str.lower()
+    keep = ~verdict.isin(_NEUTRAL_VERDICTS) & (verdict != "ambiguous")
     return m[keep] if keep.any() else None

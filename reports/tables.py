@@ -10,6 +10,9 @@ from reports.text import as_float, as_int, as_text, fmt_count, fmt_ms, num_text
 
 
 def speedup_summary(p: Cols) -> str:
+    """The headline per device and dtype, from clean pairs only (neither side noisy nor
+    contended): how many pairs, the best speedup with its interval, the median efficiency.
+    Says how many pairs were left out, and why, rather than letting them set the headline."""
     c = Cols.of(
         p,
         (
@@ -21,22 +24,50 @@ def speedup_summary(p: Cols) -> str:
             "channels_out",
             "batch",
             "pair",
+            "ci_low",
+            "ci_high",
+            "interval",
+            "noisy",
+            "contended",
         ),
     )
     rows = []
+    left_out = {"noisy": 0, "contended": 0}
     for (device, dtype), idx in c.groups(["device", "dtype"]):
-        speedup = c["speedup"][idx].astype(float)
-        best = int(idx[int(np.nanargmax(speedup))])
-        eff = float(np.nanmedian(c["efficiency"][idx].astype(float)))
+        noisy = np.array([_flag(v) for v in c["noisy"][idx]], dtype=bool)
+        busy = np.array([_flag(v) for v in c["contended"][idx]], dtype=bool)
+        left_out["noisy"] += int((noisy & ~busy).sum())
+        left_out["contended"] += int(busy.sum())
+        clean = idx[~(noisy | busy)]
+        if len(clean) == 0:
+            rows.append(
+                [
+                    h.cell(as_text(device)),
+                    h.cell(as_text(dtype)),
+                    h.cell(f"0 of {len(idx)}", sort=0, cls="num"),
+                    h.cell("no clean pair", cls="noisy"),
+                    h.cell(""),
+                    h.cell(""),
+                    h.cell(""),
+                ]
+            )
+            continue
+        speedup = c["speedup"][clean].astype(float)
+        best = int(clean[int(np.nanargmax(speedup))])
+        eff = float(np.nanmedian(c["efficiency"][clean].astype(float)))
+        lo, hi = as_float(c["ci_low"][best]), as_float(c["ci_high"][best])
+        interval = f" [{1 / hi:.2f}, {1 / lo:.2f}]" if lo and hi else ""
+        theory = float(c["theory_speedup"][best])
         rows.append(
             [
                 h.cell(as_text(device)),
                 h.cell(as_text(dtype)),
-                h.cell(len(idx), cls="num"),
+                h.cell(f"{len(clean)} of {len(idx)}", sort=len(clean), cls="num"),
                 h.cell(
-                    f"{c['speedup'][best]:.2f}× (theory {c['theory_speedup'][best]:.2f}×)",
+                    f"{c['speedup'][best]:.2f}×{interval} (theory {theory:.2f}×)",
                     sort=float(c["speedup"][best]),
                     cls="num",
+                    title=f"95% interval from {as_text(c['interval'][best])}",
                 ),
                 h.cell(
                     f"C_out {num_text(c['channels_out'][best])}, "
@@ -46,11 +77,37 @@ def speedup_summary(p: Cols) -> str:
                 h.cell(int((speedup < 1).sum()), cls="num"),
             ]
         )
-    return h.table(
-        ["device", "dtype", "pairs", "best speedup", "at", "median efficiency", "slower than conv"],
+    table = h.table(
+        [
+            "device",
+            "dtype",
+            "clean pairs",
+            "best speedup [95% interval]",
+            "at",
+            "median efficiency",
+            "slower than conv",
+        ],
         rows,
         table_id="speedup-summary",
-        numeric=("pairs", "best speedup", "median efficiency", "slower than conv"),
+        numeric=("clean pairs", "best speedup [95% interval]", "median efficiency"),
+    )
+    dropped = left_out["noisy"] + left_out["contended"]
+    if not dropped:
+        return table
+    why = ", ".join(f"{n} {k}" for k, n in left_out.items() if n)
+    note = h.message(
+        f"{dropped} pair(s) left out of this summary ({why}): a noisy side (IQR over 10% of "
+        "the median, or rounds further apart than the target) or a contended one (other "
+        "processes used its CPUs while it was timed) would make the headline the machine's, "
+        "not the convolution's. They are drawn hollow in the figure.",
+        kind="warn",
+    )
+    return table + note
+
+
+def _flag(v: object) -> bool:
+    return v is True or (
+        isinstance(v, int | float | np.bool_) and not isinstance(v, str) and bool(v) and v == v
     )
 
 
@@ -136,10 +193,10 @@ _TABLE_COLUMNS = (
 def _flags(r: dict) -> tuple[str, str | None]:
     """The flags of a result, and what they mean (for the cell's title)."""
     words, why = [], []
-    if r.get("noisy") is True or r.get("noisy") == 1:
+    if _flag(r.get("noisy")):
         words.append("noisy")
         why.append("IQR / median above 10%, or round medians further apart than its target")
-    if r.get("contended") is True or r.get("contended") == 1:
+    if _flag(r.get("contended")):
         words.append("contended")
         why.append("other processes used its CPUs (or GPU) while it was timed")
     return " ".join(words), "; ".join(why) or None

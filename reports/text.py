@@ -28,7 +28,8 @@ def fmt_time(t: Any) -> str:
 
 
 def fmt_duration(seconds: Any) -> str:
-    if missing(seconds):
+    """'12.3 s', '4 min 05 s'; empty when unknown (an imported run has no duration)."""
+    if missing(seconds) or float(seconds) <= 0:
         return ""
     s = float(seconds)
     if s < 60:

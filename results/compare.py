@@ -1,21 +1,26 @@
-"""Compare two sets of timings: is head faster, slower or the same as base? (numpy only)
+"""Compare two runs case by case: is head faster, slower or the same as base? (numpy only)
 
-The statistic is the ratio of medians (head / base; > 1 means head is slower), with a
-percentile-bootstrap confidence interval computed from the raw samples. The median is the
-headline number of every result (DESIGN.md 4) and is robust to the long right tail of
-timing noise; the bootstrap needs no assumption about the shape of that noise.
+The units of evidence (:mod:`results.verdicts`), per case, best first:
 
-A change is reported only when the *whole* interval lies beyond the threshold:
-``slower`` when ``ci_low > 1 + threshold``, ``faster`` when ``ci_high < 1 / (1 + threshold)``.
-That tests "the change is larger than the threshold" directly. The weaker rule, "the CI
-excludes 1 and the point estimate is past the threshold", calls a true +2% change
-"slower" about 2% of the time (n = 10..100, lognormal noise, threshold 5%), and pure noise
-up to 0.7%; this rule does neither in 1,000 trials. The price is power near the threshold:
-a true +10% change is flagged 12-60% of the time (the weaker rule: 63-100%), +20% 95-100%
-(both). To catch changes just past the threshold, take more samples (a narrower
-interval; the default confidence is 99%) rather than loosen the rule. ``1 / (1 + t)``
-for speed-ups makes the rule symmetric: comparing A with B says ``slower`` exactly when
-B with A would say ``faster`` (for the point estimate; the interval is redrawn).
+- ``run``: when both sides hold the case in at least 2 runs (``group:NAME`` of repeated
+  runs), each run's median is a unit: the interval sees the drift between runs.
+- ``round``: when both sides' results have at least 2 rounds (each round a fresh worker
+  process), each round's median is a unit: the interval sees the spread between
+  processes, not the drift between runs, since a run's rounds share its machine state.
+  The shards of a group hold each case once, so a group compares by the rounds of the
+  shard that ran the case. Two or three rounds a side give few degrees of freedom and a
+  wide interval: such a compare is often ``ambiguous``, and says so.
+- ``sample``: one round on a side (imported pytest-benchmark files; ``--rounds 1``): a
+  percentile bootstrap of the ratio of sample medians, the only spread one process
+  shows. Drift between runs and processes is not measured, so the rule asks the change
+  to exceed the threshold by the whole within-run interval.
+
+Every unit takes the decision rule of :func:`results.verdicts.decide` on its interval
+(default 99%): ``slower`` when the whole interval lies above ``1 + threshold``, ``faster``
+when wholly below ``1 / (1 + threshold)``, ``same`` when wholly inside, ``ambiguous``
+otherwise. For the sample bootstrap the rule tests "the change is larger than the
+threshold" directly: in simulations (n = 10..100, lognormal noise, threshold 5%) pure
+noise and true +2% changes are never called slower, +20% changes 95-100% of the time.
 """
 
 from __future__ import annotations
@@ -23,27 +28,39 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from results.records import CaseStatus, ResultRecord
-from results.stats import NOISY_REL_IQR
+from results.verdicts import (
+    CaseVerdict,
+    Change,
+    Unit,
+    Verdict,
+    ambiguity_reason,
+    decide,
+    shift_change,
+)
 
-Verdict = Literal["faster", "slower", "same"]
-CaseVerdict = Literal["faster", "slower", "same", "incomparable"]
+__all__ = [
+    "CaseComparison",
+    "CaseVerdict",
+    "Change",
+    "Verdict",
+    "bootstrap_medians",
+    "compare_runs",
+    "compare_samples",
+    "environment_diff",
+    "merge_results",
+    "sample_problem",
+    "stable_seed",
+    "unit_note",
+]
 
 RESAMPLES = 2000
 MIN_SAMPLES = 5  # below this a bootstrap interval of the median means little
-
-
-@dataclass(frozen=True)
-class Change:
-    ratio: float  # median(head) / median(base)
-    ci_low: float  # confidence interval of the ratio
-    ci_high: float
-    verdict: Verdict
-    significant: bool  # the interval excludes 1 (a change, perhaps under the threshold)
+CONFIDENCE = 0.99
 
 
 def compare_samples(
@@ -51,7 +68,7 @@ def compare_samples(
     head: Sequence[float],
     *,
     threshold: float = 0.05,
-    confidence: float = 0.99,
+    confidence: float = CONFIDENCE,
     seed: int = 0,
     resamples: int = RESAMPLES,
 ) -> Change:
@@ -74,22 +91,18 @@ def _compare_sorted(
     ratios = np.sort(bootstrap_medians(h, rng, resamples) / bootstrap_medians(b, rng, resamples))
     alpha = 1 - confidence
     lo, hi = _quantile(ratios, alpha / 2), _quantile(ratios, 1 - alpha / 2)
+    mb, mh = _quantile(b, 0.5), _quantile(h, 0.5)
     return Change(
-        ratio=_quantile(h, 0.5) / _quantile(b, 0.5),
+        ratio=mh / mb,
         ci_low=lo,
         ci_high=hi,
-        verdict=verdict(lo, hi, threshold),
+        verdict=decide(lo, hi, threshold),
         significant=lo > 1 or hi < 1,
+        unit="sample",
+        confidence=confidence,
+        base_level=mb,
+        head_level=mh,
     )
-
-
-def verdict(ci_low: float, ci_high: float, threshold: float) -> Verdict:
-    """The decision rule of the module docstring, on an interval of the ratio."""
-    if ci_low > 1 + threshold:
-        return "slower"
-    if ci_high < 1 / (1 + threshold):
-        return "faster"
-    return "same"
 
 
 def bootstrap_medians(
@@ -144,13 +157,17 @@ class CaseComparison:
     case_key: str
     case_id: str
     verdict: CaseVerdict
-    reason: str | None = None  # why the case is incomparable
-    base_median: float | None = None
+    reason: str | None = None  # why the case is incomparable or ambiguous
+    base_median: float | None = None  # each side's level (Change.base_level) or median
     head_median: float | None = None
     change: Change | None = None  # None when incomparable
-    # IQR/median > 10% on a side (DESIGN.md 4): the interval is honest about the samples,
-    # but a disturbed machine also shifts runs as a whole, which no interval can see.
+    # Flags of the results used (DESIGN.md 4): IQR/median > 10% or rounds that disagree;
+    # other processes competed for the CPU (or GPU) while the case was timed.
     noisy: bool = False
+    contended: bool = False
+    # The reason without its details, for counting: "missing in head", "failed in base",
+    # "environment differs", results.verdicts.TOO_WIDE / STRADDLES, ...
+    reason_kind: str | None = None
 
 
 def merge_results(records: Iterable[ResultRecord]) -> dict[str, ResultRecord]:
@@ -175,14 +192,17 @@ def compare_runs(
     head_fingerprint: str,
     threshold: float = 0.05,
     allow_env_mismatch: bool = False,
-    confidence: float = 0.99,
+    confidence: float = CONFIDENCE,
 ) -> list[CaseComparison]:
     """Every case of either side, base's order first, with a verdict.
 
     Runs from different environments (fingerprints) make every case incomparable unless
-    ``allow_env_mismatch``: a faster machine is not a faster commit.
+    ``allow_env_mismatch``: a faster machine is not a faster commit. Results of several
+    runs on a side (``run_id``) that each hold a case give the case ``run`` units.
     """
+    base, head = list(base), list(head)
     b, h = merge_results(base), merge_results(head)
+    b_runs, h_runs = _per_run(base), _per_run(head)
     env_reason = None
     if base_fingerprint != head_fingerprint and not allow_env_mismatch:
         env_reason = f"environment differs (fingerprint {base_fingerprint} vs {head_fingerprint})"
@@ -190,19 +210,93 @@ def compare_runs(
     for key in [*b, *(k for k in h if k not in b)]:
         rb, rh = b.get(key), h.get(key)
         case_id = (rh if rh is not None else b[key]).case_id
-        ab, ah = _sorted(rb), _sorted(rh)
-        med_b, med_h = _median(ab), _median(ah)
-        noisy = _noisy(ab) or _noisy(ah)
-        reason = env_reason or _incomparable(rb, ab, "base") or _incomparable(rh, ah, "head")
-        if reason is not None:
+        flags = {"noisy": _any((rb, rh), "noisy"), "contended": _any((rb, rh), "contended")}
+        problem = (
+            (env_reason, "environment differs")
+            if env_reason
+            else _incomparable(rb, "base") or _incomparable(rh, "head")
+        )
+        if problem is not None:
+            shown = _median(rb), _median(rh)
             out.append(
-                CaseComparison(key, case_id, "incomparable", reason, med_b, med_h, None, noisy)
+                CaseComparison(
+                    key,
+                    case_id,
+                    "incomparable",
+                    problem[0],
+                    *shown,
+                    None,
+                    **flags,
+                    reason_kind=problem[1],
+                )
             )
             continue
-        assert ab is not None and ah is not None  # _incomparable said so
-        change = _compare_sorted(ab, ah, threshold, confidence, stable_seed(key), RESAMPLES)
-        out.append(CaseComparison(key, case_id, change.verdict, None, med_b, med_h, change, noisy))
+        assert rb is not None and rh is not None  # _incomparable said so
+        units = _units(key, rb, rh, b_runs, h_runs)
+        if units is None:
+            ab, ah = _sorted(rb), _sorted(rh)
+            change = _compare_sorted(ab, ah, threshold, confidence, stable_seed(key), RESAMPLES)
+        else:
+            unit, ub, uh, used = units
+            change = shift_change(ub, uh, unit=unit, threshold=threshold, confidence=confidence)
+            flags = {"noisy": _any(used, "noisy"), "contended": _any(used, "contended")}
+        why, kind = None, None
+        if change.verdict == "ambiguous":
+            why, kind = ambiguity_reason(change, threshold)
+        shown = change.base_level, change.head_level
+        out.append(
+            CaseComparison(
+                key, case_id, change.verdict, why, *shown, change, **flags, reason_kind=kind
+            )
+        )
     return out
+
+
+def unit_note(c: Change) -> str:
+    """What a verdict's units measure, in a few words."""
+    if c.unit == "run":
+        return f"{c.n_base}+{c.n_head} runs: drift between runs measured"
+    if c.unit == "round":
+        return (
+            f"{c.n_base}+{c.n_head} rounds: spread between processes measured, "
+            "drift between runs not"
+        )
+    return "1 round: drift between runs not measured"
+
+
+def _per_run(records: list[ResultRecord]) -> list[dict[str, ResultRecord]]:
+    """The results of each run (``run_id``), merged within the run, in first-seen order."""
+    by_run: dict[int | None, list[ResultRecord]] = {}
+    for r in records:
+        by_run.setdefault(r.run_id, []).append(r)
+    return [merge_results(rs) for rs in by_run.values()]
+
+
+def _units(
+    key: str,
+    rb: ResultRecord,
+    rh: ResultRecord,
+    b_runs: list[dict[str, ResultRecord]],
+    h_runs: list[dict[str, ResultRecord]],
+) -> tuple[Unit, list[float], list[float], list[ResultRecord]] | None:
+    """The units of a case (run or round medians, and the results used); None: samples."""
+    in_b = [rs[key] for rs in b_runs if _usable(rs.get(key))]
+    in_h = [rs[key] for rs in h_runs if _usable(rs.get(key))]
+    if len(in_b) >= 2 and len(in_h) >= 2:
+        return "run", [_level(r) for r in in_b], [_level(r) for r in in_h], in_b + in_h
+    if rb.rounds >= 2 and rh.rounds >= 2:
+        return "round", rb.round_medians, rh.round_medians, [rb, rh]
+    return None
+
+
+def _usable(r: ResultRecord | None) -> bool:
+    return r is not None and _incomparable(r, "") is None
+
+
+def _level(r: ResultRecord) -> float:
+    s = r.stats
+    assert s is not None
+    return s.median
 
 
 def stable_seed(case_key: str) -> int:
@@ -210,34 +304,39 @@ def stable_seed(case_key: str) -> int:
     return zlib.crc32(case_key.encode())
 
 
-def _incomparable(r: ResultRecord | None, a: np.ndarray | None, side: str) -> str | None:
+def _incomparable(r: ResultRecord | None, side: str) -> tuple[str, str] | None:
+    """Why one side's result cannot be compared, and that reason's kind; None if it can."""
     if r is None:
-        return f"missing in {side}"
+        return f"missing in {side}", f"missing in {side}"
     if r.status != CaseStatus.OK:
         why = (r.error or "").strip().splitlines()
-        return f"{r.status} in {side}" + (f": {why[0]}" if why else "")
+        kind = f"{r.status} in {side}"
+        return kind + (f": {why[0]}" if why else ""), kind
+    a = _sorted(r)
     if a is None:
         # Imported summaries only: a median without samples has no interval, and a
         # verdict without one would be the noise-blind comparison this module avoids.
-        return f"no samples in {side}"
+        return f"no samples in {side}", f"no samples in {side}"
     problem = sample_problem(a)
-    return f"{side}: {problem}" if problem else None
+    return (f"{side}: {problem}", f"unusable samples in {side}") if problem else None
 
 
 def _sorted(r: ResultRecord | None) -> np.ndarray | None:
     return np.sort(np.asarray(r.samples, dtype=float)) if r is not None and r.samples else None
 
 
-def _median(a: np.ndarray | None) -> float | None:
-    return _quantile(a, 0.5) if a is not None else None
+def _median(r: ResultRecord | None) -> float | None:
+    """The result's headline median (the median of its round medians), or None."""
+    s = r.stats if r is not None and r.samples else None
+    return s.median if s is not None else None
 
 
-def _noisy(a: np.ndarray | None) -> bool:
-    """IQR/median above the threshold at which a result is flagged noisy (DESIGN.md 4)."""
-    if a is None:
-        return False
-    median = _quantile(a, 0.5)
-    return median <= 0 or (_quantile(a, 0.75) - _quantile(a, 0.25)) / median > NOISY_REL_IQR
+def _any(results: Iterable[ResultRecord | None], what: str) -> bool:
+    """A flag of any of ``results``: "noisy" (Stats.noisy) or "contended"."""
+    rs = [r for r in results if r is not None]
+    if what == "contended":
+        return any(bool(r.contended) for r in rs)
+    return any(s is not None and s.noisy for r in rs if r.samples and (s := r.stats) is not None)
 
 
 def environment_diff(

@@ -25,7 +25,15 @@ from results.errors import StoreError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 BENCH_TABLES = frozenset({"environments", "runs", "results"})
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # a writer waits this long for a lock, then bench retries
+BUSY_ENV = "BENCH_SQLITE_BUSY_MS"  # overrides it (tests of a lock held past it use 200 ms)
+
+
+def busy_timeout_ms() -> int:
+    raw = os.environ.get(BUSY_ENV, "")
+    if raw.isdecimal() and 0 < int(raw) <= 3_600_000:
+        return int(raw)
+    return SQLITE_BUSY_TIMEOUT_MS
 
 
 def describe(url: URL) -> str:
@@ -64,6 +72,13 @@ def check_sqlite_file(path: Path, where: str, *, create: bool) -> None:
         raise StoreError(f"{where} is not a file; point --db / BENCH_DB at an SQLite file")
     if not _readable(path):
         raise StoreError(f"cannot read {where}: permission denied")
+    if create and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+        # A writer also creates SQLite's -wal and -shm files beside the database.
+        what = "the file" if not os.access(path, os.W_OK) else "its folder"
+        raise StoreError(
+            f"cannot write {where}: {what} is read-only; check the permissions, or point "
+            "--db / BENCH_DB at a writable database"
+        )
     # Probe with plain reads (no pragmas, unlike the store's engine). mode=rw never creates
     # the file; mode=ro would leave the -wal/-shm files of a WAL database behind, while
     # this (last) connection removes them on close.
@@ -109,7 +124,7 @@ def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer
-    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")  # parallel shards wait
+    cur.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")  # parallel shards wait
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 
@@ -152,6 +167,11 @@ def _schema_state(engine: Engine, where: str, *, sqlite_file: bool) -> str | Non
                 "bench database, or at a new file"
             ) from e
         if sqlite_file:
+            from results.dberrors import translate
+
+            translated = translate(e, where)
+            if type(translated) is not StoreError or "disk is full" in str(translated):
+                raise translated from e  # damaged, locked, full: its own message
             raise StoreError(f"cannot read {where} ({reason})") from e
         raise StoreError(
             f"cannot connect to {where} ({reason}); check that the server is running and "

@@ -1,4 +1,4 @@
-"""Export one run's results (with raw samples) as CSV, JSON or Parquet."""
+"""Export runs' results (with raw samples) as CSV, JSON or Parquet."""
 
 from __future__ import annotations
 
@@ -28,7 +28,19 @@ def export_run(
     fmt: Format,
     out: str | os.PathLike[str] | None = None,
 ) -> str | None:
-    """Write the results of ``run`` (a RUN reference or an id) to ``out``.
+    """``export_runs`` of one run (a RUN reference or an id)."""
+    record = store.get_run(run) if isinstance(run, int) else store.resolve_run(run)
+    assert record.id is not None
+    return export_runs(store, [record.id], fmt, out)
+
+
+def export_runs(
+    store: Store,
+    run_ids: list[int],
+    fmt: Format,
+    out: str | os.PathLike[str] | None = None,
+) -> str | None:
+    """Write the results of the runs ``run_ids`` to ``out``, in run and insertion order.
 
     Without ``out``, CSV and JSON are returned as text (the CLI prints them); Parquet is
     binary and needs a file. Returns None when written to ``out``.
@@ -39,9 +51,7 @@ def export_run(
         raise UsageError("parquet export needs an output file (-o FILE)")
     if out is not None:
         _check_target(Path(out))
-    record = store.get_run(run) if isinstance(run, int) else store.resolve_run(run)
-    assert record.id is not None
-    df = results_frame(store, [record.id], include_samples=True)
+    df = results_frame(store, list(run_ids), include_samples=True)
     if fmt == "csv":
         # A cell holds one value: samples become a JSON array in a string.
         df["samples"] = [json.dumps(s) for s in df["samples"]]

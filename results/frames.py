@@ -6,12 +6,14 @@ fixed dtypes so that an empty database gives the same columns and dtypes as a fu
 
 from __future__ import annotations
 
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from sqlalchemy import Select, func, select, type_coerce
+from sqlalchemy import Select, exc, func, select, type_coerce
 from sqlalchemy.types import NullType
 
+from results.dberrors import translate
 from results.models import Environment, Result, Run
 from results.schema import _TS, PARAM_ORDER, RESULT_COLUMNS, RUN_COLUMNS  # noqa: F401
 
@@ -133,9 +135,12 @@ def _raw(column: Any) -> Any:
 
 
 def _fetch(store: Store, query: Select[Any]) -> pd.DataFrame:
-    with store.engine.connect() as conn:
-        result = conn.execute(query)
-        keys, rows = list(result.keys()), result.all()
+    try:
+        with store.engine.connect() as conn:
+            result = conn.execute(query)
+            keys, rows = list(result.keys()), result.all()
+    except (exc.DBAPIError, sqlite3.Error) as e:
+        raise translate(e, store.where) from e
     # Column-wise construction: pandas probing SQLAlchemy Row objects one by one is slow.
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in keys]
     return pd.DataFrame({k: pd.Series(c, dtype=object) for k, c in zip(keys, columns, strict=True)})

@@ -166,3 +166,8 @@ class Result(Base):
     target: Mapped[float | None] = mapped_column(Double)  # the precision it was timed for
     contended: Mapped[bool | None]
     others_cpu: Mapped[float | None] = mapped_column(Double)  # cores other processes used
+    # revision 0004: memory, execution modes, clocks, the case's own device
+    peak_memory: Mapped[int | None] = mapped_column(BigInteger)  # bytes above the baseline
+    compile_s: Mapped[float | None] = mapped_column(Double)  # torch.compile, not in samples
+    clocks: Mapped[dict[str, Any] | None]  # SM clock statistics, throttled samples dropped
+    device_facts: Mapped[dict[str, Any] | None]  # name, index, capability of its device

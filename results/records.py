@@ -128,6 +128,10 @@ class ResultRecord:
     # round; ``others_cpu``: the most cores they used, on average over a round.
     contended: bool | None = None
     others_cpu: float | None = None
+    peak_memory: int | None = None  # bytes one call allocates (untimed pass); None: unknown
+    compile_s: float | None = None  # mode = compile: torch.compile's time (not a sample)
+    clocks: dict[str, Any] | None = None  # GPU SM clock statistics over the sampling
+    device_facts: dict[str, Any] | None = None  # the case's own device (name, index, ...)
     # Statistics that came without raw samples (an imported file that kept only its
     # summary). Ignored when there are samples: statistics are derived from those.
     summary: Stats | None = None

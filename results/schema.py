@@ -69,6 +69,8 @@ RESULT_COLUMNS: dict[str, Any] = {
     "round_spread": "float64",  # half the range of the round medians / median
     "contended": "boolean",
     "others_cpu": "float64",
+    "peak_memory": "Int64",  # bytes one call allocates above the baseline (untimed pass)
+    "compile_s": "float64",  # mode = compile: torch.compile's time
     "started_at": _TS,
     "duration_s": "float64",
 }

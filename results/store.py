@@ -7,16 +7,18 @@ another application's database, a schema from a newer bench) leaves it untouched
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import sqlite3
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, exc, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,12 +31,34 @@ from results.connect import (
     open_engine,
     sqlite_path,
 )
+from results.dberrors import translate
 from results.errors import RunNotFound, StoreError
 from results.models import Environment, Result, Run
 from results.records import CaseStatus, ResultRecord, RunRecord, RunStatus
 from results.stats import Stats, summarize_many
 
 MIN_PREFIX = 4  # shortest uid prefix accepted by resolve_run
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _guarded(method: _Method) -> _Method:
+    """Database errors leave a Store method as StoreErrors (results.dberrors): one line
+    saying what happened to which database, and whether it is worth retrying."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (exc.DBAPIError, sqlite3.Error) as e:
+            raise translate(e, self._where) from e
+        except json.JSONDecodeError as e:  # a JSON column edited by hand
+            raise StoreError(
+                f"{self._where}: a stored value is not valid JSON ({e}); was the database "
+                "edited by hand? Fix or delete that row"
+            ) from e
+
+    return wrapper  # type: ignore[return-value]
 
 
 def default_url() -> str:
@@ -96,6 +120,11 @@ class Store:
         """The full URL (password included, so it can be reopened); ``str()`` hides it."""
         return self._engine.url.render_as_string(hide_password=False)
 
+    @property
+    def where(self) -> str:
+        """The database as messages name it: a file's path, or the URL without password."""
+        return self._where
+
     def __repr__(self) -> str:
         return f"Store({self._where})"
 
@@ -115,6 +144,7 @@ class Store:
 
     # -- writing --------------------------------------------------------------------------
 
+    @_guarded
     def start_run(self, run: RunRecord) -> RunRecord:
         """Insert ``run``; returns a copy with ``id`` and ``uid`` (kept if already set)."""
         uid = run.uid or uuid.uuid4().hex
@@ -131,15 +161,14 @@ class Store:
             ).inserted_primary_key[0]
         return replace(run, id=run_id, uid=uid, counts={})
 
+    @_guarded
     def add_result(self, run_id: int, result: ResultRecord) -> ResultRecord:
         """Insert one result and commit at once (a crash loses at most the case in flight)."""
         with self._writer.begin() as conn:
             self._require_run(conn, run_id)
-            row = conn.execute(
-                Result.__table__.insert().values(_result_row(run_id, result, result.stats))
-            )
-        return replace(result, id=row.inserted_primary_key[0], run_id=run_id)
+            return _insert_result(conn, run_id, result)
 
+    @_guarded
     def add_round(self, run_id: int, result: ResultRecord) -> ResultRecord:
         """Add a later round of a case to its row (inserting one if it has none yet).
 
@@ -149,23 +178,28 @@ class Store:
         """
         with self._writer.begin() as conn:
             self._require_run(conn, run_id)
-            old = conn.execute(
-                select(*_ROUND_SELECT)
-                .where(Result.run_id == run_id, Result.case_key == result.case_key)
-                .where(Result.status != str(CaseStatus.SKIPPED))
-                .order_by(Result.id.desc())
-                .limit(1)
-            ).first()
-            if old is None:
-                row = conn.execute(
-                    Result.__table__.insert().values(_result_row(run_id, result, result.stats))
-                )
-                return replace(result, id=row.inserted_primary_key[0], run_id=run_id)
-            merged = merge_round(_round_record(old._asdict(), result), result)
-            values = _result_row(run_id, merged, merged.stats)
-            conn.execute(update(Result).where(Result.id == old.id).values(**values))
-        return replace(merged, id=old.id, run_id=run_id)
+            return _append_round(conn, run_id, result)
 
+    @_guarded
+    def replay(self, run_id: int, entries: Iterable[tuple[int, ResultRecord]]) -> int:
+        """Write journaled case-rounds ``(round number of the case, record)`` in order, in
+        one transaction; a round the database already has is skipped, so a journal can be
+        replayed twice. Returns how many were written."""
+        written = 0
+        with self._writer.begin() as conn:
+            self._require_run(conn, run_id)
+            for number, record in entries:
+                have = _rounds_of(conn, run_id, record.case_key)
+                if number <= have:
+                    continue
+                if have == 0:
+                    _insert_result(conn, run_id, record)
+                else:
+                    _append_round(conn, run_id, record)
+                written += 1
+        return written
+
+    @_guarded
     def add_results(self, run_id: int, results: Iterable[ResultRecord]) -> int:
         """Insert many results in one transaction (executemany); returns how many."""
         rows = _result_rows(run_id, list(results))
@@ -176,6 +210,7 @@ class Store:
             conn.execute(Result.__table__.insert(), rows)
         return len(rows)
 
+    @_guarded
     def import_run(self, run: RunRecord, results: list[ResultRecord]) -> RunRecord:
         """Store a finished run and all its results in one transaction: all or nothing."""
         uid = run.uid or uuid.uuid4().hex
@@ -194,6 +229,7 @@ class Store:
                 conn.execute(Result.__table__.insert(), rows)
         return self.get_run(run_id)
 
+    @_guarded
     def finish_run(
         self,
         run_id: int,
@@ -207,21 +243,39 @@ class Store:
         extra = {} if warnings is None else {"warnings": list(warnings)}
         self._update_run(run_id, status=str(status), finished_at=when, heartbeat_at=when, **extra)
 
+    @_guarded
     def heartbeat(self, run_id: int) -> None:
         self._update_run(run_id, heartbeat_at=datetime.now(UTC))
 
-    def reopen_run(self, run_id: int, *, quiet_since: datetime | None = None) -> bool:
+    @_guarded
+    def reopen_run(
+        self,
+        run_id: int,
+        *,
+        quiet_since: datetime | None = None,
+        owner: tuple[str | None, int | None] | None = None,
+        new_owner: tuple[str, int] | None = None,
+    ) -> bool:
         """Mark a run running again for ``--resume``; its skipped rows go (they may run now).
 
         With ``quiet_since``, a run that is running and beat after that moment is left
         alone and False comes back: two resumers of one stale run cannot both take it.
+        With ``owner`` (host, pid), a running run is taken only while it still names that
+        runner, whatever its heartbeat: the resumer found that process gone, and of two
+        resumers only the first takes it over. ``new_owner`` is recorded as the runner.
         """
         now = datetime.now(UTC)
         running = {"status": str(RunStatus.RUNNING), "finished_at": None, "heartbeat_at": now}
+        if new_owner is not None:
+            running.update(host=new_owner[0], pid=new_owner[1])
         query = update(Run).where(Run.id == run_id).values(**running)
-        if quiet_since is not None:
+        not_running = Run.status != str(RunStatus.RUNNING)
+        if owner is not None:
+            same = (Run.host == owner[0]) & (Run.pid == owner[1])
+            query = query.where(not_running | same)
+        elif quiet_since is not None:
             last = func.coalesce(Run.heartbeat_at, Run.started_at)
-            query = query.where((Run.status != str(RunStatus.RUNNING)) | (last < quiet_since))
+            query = query.where(not_running | (last < quiet_since))
         with self._writer.begin() as conn:
             self._require_run(conn, run_id)
             if conn.execute(query).rowcount == 0:
@@ -242,6 +296,7 @@ class Store:
 
     # -- reading --------------------------------------------------------------------------
 
+    @_guarded
     def runs(
         self, *, suite: str | None = None, label: str | None = None, group: str | None = None
     ) -> list[RunRecord]:
@@ -255,6 +310,7 @@ class Store:
             counts = _counts(conn, [r.id for r in rows])
         return [_run_record(r, counts.get(r.id, {})) for r in rows]
 
+    @_guarded
     def get_run(self, run_id: int) -> RunRecord:
         with self._engine.connect() as conn:
             row = conn.execute(_RUN_SELECT.where(Run.id == run_id)).first()
@@ -262,6 +318,7 @@ class Store:
                 raise RunNotFound(f"no run with id {run_id} in {self._where}")
             return _run_record(row, _counts(conn, [run_id]).get(run_id, {}))
 
+    @_guarded
     def resolve_run(self, ref: str) -> RunRecord:
         """A run from a CLI reference: id, ``latest``, ``latest:LABEL`` or a uid prefix."""
         ref = ref.strip()
@@ -296,6 +353,37 @@ class Store:
             raise RunNotFound(f"ambiguous RUN {ref!r}: matches {listed}{more}; give more digits")
         return self.get_run(ids[0].id)
 
+    @_guarded
+    def resolve_runs(self, ref: str) -> list[RunRecord]:
+        """A RUN reference (see resolve_run) or ``group:NAME``: every run of the group,
+        oldest first (its shards, and any shard run again)."""
+        ref = ref.strip()
+        if not ref.startswith("group:"):
+            return [self.resolve_run(ref)]
+        name = ref.partition(":")[2]
+        runs = sorted(self.runs(group=name), key=lambda r: (r.started_at, r.id or 0))
+        if not name or not runs:
+            raise RunNotFound(f"no run in group {name!r} in {self._where}")
+        return runs
+
+    @_guarded
+    def delete_runs(self, run_ids: Iterable[int]) -> int:
+        """Delete runs with their results (and environments no run uses any more).
+
+        One transaction: all of them or none. Callers decide which runs may go; a run
+        that is still running would go on writing into nothing.
+        """
+        ids = sorted(set(run_ids))
+        if not ids:
+            return 0
+        with self._writer.begin() as conn:
+            conn.execute(delete(Result).where(Result.run_id.in_(ids)))
+            n = conn.execute(delete(Run).where(Run.id.in_(ids))).rowcount
+            used = select(Run.environment_id).distinct()
+            conn.execute(delete(Environment).where(Environment.id.not_in(used)))
+        return n
+
+    @_guarded
     def results(self, run_id: int) -> list[ResultRecord]:
         """All results of a run, in insertion order, with their samples."""
         cols = [c for c in Result.__table__.c if c.name in _RESULT_FIELDS]
@@ -309,6 +397,7 @@ class Store:
         """Keys of the cases a resumed run need not repeat (ok or failed; skipped may retry)."""
         return set(self.case_rounds(run_id))
 
+    @_guarded
     def case_rounds(self, run_id: int) -> dict[str, tuple[CaseStatus, int]]:
         """Per case key with an ok or failed row: its status and how many rounds it has.
 
@@ -326,6 +415,7 @@ class Store:
                 for key, status, sizes in conn.execute(query)
             }
 
+    @_guarded
     def contention(self, run_id: int) -> tuple[int, int, float]:
         """(cases contended, cases measured for it, most cores others used) of a run."""
         query = select(
@@ -374,6 +464,10 @@ _RESULT_FIELDS = frozenset(
         "target",
         "contended",
         "others_cpu",
+        "peak_memory",
+        "compile_s",
+        "clocks",
+        "device_facts",
     }
 )
 
@@ -382,9 +476,43 @@ _ROUND_SELECT = tuple(
     Result.__table__.c[name]
     for name in (
         "id", "status", "error", "samples", "round_sizes", "calls_per_sample", "target_met",
-        "started_at", "duration_s", "contended", "others_cpu", "target",
+        "started_at", "duration_s", "contended", "others_cpu", "target", "peak_memory",
+        "compile_s", "clocks", "device_facts",
     )
 )  # fmt: skip
+
+
+def _insert_result(conn: Connection, run_id: int, result: ResultRecord) -> ResultRecord:
+    row = conn.execute(Result.__table__.insert().values(_result_row(run_id, result, result.stats)))
+    return replace(result, id=row.inserted_primary_key[0], run_id=run_id)
+
+
+def _latest_row(conn: Connection, run_id: int, case_key: str) -> Any:
+    return conn.execute(
+        select(*_ROUND_SELECT)
+        .where(Result.run_id == run_id, Result.case_key == case_key)
+        .where(Result.status != str(CaseStatus.SKIPPED))
+        .order_by(Result.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _rounds_of(conn: Connection, run_id: int, case_key: str) -> int:
+    """Rounds a case has in the run: 0 without a row, else len(round_sizes) (at least 1)."""
+    row = _latest_row(conn, run_id, case_key)
+    if row is None:
+        return 0
+    return max(1, len(row.round_sizes or ()))
+
+
+def _append_round(conn: Connection, run_id: int, result: ResultRecord) -> ResultRecord:
+    old = _latest_row(conn, run_id, result.case_key)
+    if old is None:
+        return _insert_result(conn, run_id, result)
+    merged = merge_round(_round_record(old._asdict(), result), result)
+    values = _result_row(run_id, merged, merged.stats)
+    conn.execute(update(Result).where(Result.id == old.id).values(**values))
+    return replace(merged, id=old.id, run_id=run_id)
 
 
 def _result_rows(run_id: int, records: list[ResultRecord]) -> list[dict[str, Any]]:
@@ -401,7 +529,7 @@ def _result_record(row: dict[str, Any]) -> ResultRecord:
     summary = None
     if not row["samples"] and stats["median"] is not None:  # statistics without samples
         summary = Stats(n=stats["n_samples"], **{k: stats[k] for k in _STAT_COLUMNS})
-    status = CaseStatus(row.pop("status"))
+    status = _enum(CaseStatus, row.pop("status"), f"result {row.get('id')}")
     row["round_sizes"] = list(row["round_sizes"] or [])
     return ResultRecord(**row, status=status, summary=summary)
 
@@ -423,6 +551,10 @@ def _round_record(row: dict[str, Any], like: ResultRecord) -> ResultRecord:
         contended=row["contended"],
         others_cpu=row["others_cpu"],
         target=row["target"] if row["target"] is not None else like.target,
+        peak_memory=row["peak_memory"],
+        compile_s=row["compile_s"],
+        clocks=row["clocks"],
+        device_facts=row["device_facts"],
     )
 
 
@@ -451,7 +583,32 @@ def merge_round(stored: ResultRecord, new: ResultRecord) -> ResultRecord:
         duration_s=(stored.duration_s or 0.0) + (new.duration_s or 0.0),
         contended=_any_true(stored.contended, new.contended),
         others_cpu=max(both) if both else None,
+        peak_memory=_largest(stored.peak_memory, new.peak_memory),
+        compile_s=stored.compile_s if stored.compile_s is not None else new.compile_s,
+        clocks=merge_clocks(stored.clocks, new.clocks),
+        device_facts=stored.device_facts or new.device_facts,
     )
+
+
+def _largest(*values: int | None) -> int | None:
+    known = [v for v in values if v is not None]
+    return max(known) if known else None
+
+
+def merge_clocks(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Clock statistics of two rounds as one: extremes and dropped counts combined."""
+    if not a or not b:
+        return a or b
+    out = dict(a)
+    for key in ("sm_mhz_min", "threshold_mhz"):
+        if key in a and key in b:
+            out[key] = min(a[key], b[key])
+    for key in ("sm_mhz_max", "default_mhz"):
+        if key in a and key in b:
+            out[key] = max(a[key], b[key])
+    for key in ("batches", "dropped_batches", "dropped_samples"):
+        out[key] = a.get(key, 0) + b.get(key, 0)
+    return out
 
 
 def _result_row(run_id: int, r: ResultRecord, s: Stats | None) -> dict[str, Any]:
@@ -481,6 +638,10 @@ def _result_row(run_id: int, r: ResultRecord, s: Stats | None) -> dict[str, Any]
         "target": r.target,
         "contended": r.contended,
         "others_cpu": r.others_cpu,
+        "peak_memory": r.peak_memory,
+        "compile_s": r.compile_s,
+        "clocks": r.clocks,
+        "device_facts": r.device_facts,
     }
 
 
@@ -490,6 +651,17 @@ _RUN_FIELDS = (
     "group", "shard", "planned", "suite_source", "plan", "rounds", "seed", "system",
     "peaks", "host", "pid",
 )  # fmt: skip
+
+
+def _enum(kind: Any, value: Any, what: str) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        known = ", ".join(str(k) for k in kind)
+        raise StoreError(
+            f"{what} has the status {value!r}, which bench does not know ({known}); was the "
+            "database edited by hand?"
+        ) from None
 
 
 def _any_true(*flags: bool | None) -> bool | None:
@@ -504,7 +676,7 @@ def _run_record(row: Any, counts: dict[str, int]) -> RunRecord:
         uid=row.uid,
         environment=row.environment,
         fingerprint=row.fingerprint,
-        status=RunStatus(row.status),
+        status=_enum(RunStatus, row.status, f"run {row.id}"),
         counts=counts,
         warnings=list(row.warnings or []),
         **{name: getattr(row, name) for name in _RUN_FIELDS},

@@ -85,6 +85,20 @@ def test_nightly_runs_shards_then_the_analysis() -> None:
     assert "SHARD: ${{ matrix.shard }}/${{ strategy.job-total }}" in text
 
 
+def test_nightly_writes_its_verdicts_to_the_step_summary() -> None:
+    """Both checks append their Markdown to the summary page, keeping their exit status."""
+    text = (WORKFLOWS / "nightly.yml").read_text()
+    for command in (
+        "bench regressions --suite nightly --label nightly",
+        'bench compare "group:$previous" "group:$GROUP"',
+    ):
+        (line,) = [x.strip() for x in text.splitlines() if command in x]
+        assert line.endswith('--format markdown | tee -a "$GITHUB_STEP_SUMMARY"'), line
+    assert text.count("set -o pipefail") == 2
+    nightly = (ROOT / "noxfile.py").read_text().partition("def nightly(")[2]
+    assert 'os.environ.get("GITHUB_STEP_SUMMARY")' in nightly and '"markdown"' in nightly
+
+
 def test_nox_has_a_nightly_session() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "nox", "--list", "-f", str(ROOT / "noxfile.py")],

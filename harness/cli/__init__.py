@@ -6,10 +6,10 @@ Kept apart so that modules stay small and commands that never need torch never i
 
 from __future__ import annotations
 
-from harness.cli import compare, fleet, imports, report, run, store, suites
+from harness.cli import compare, fleet, imports, manage, report, run, speedup, store, suites
 from harness.cli.app import cli
 
-for _module in (suites, run, store, report, compare, imports, fleet):
+for _module in (suites, run, store, speedup, report, compare, imports, fleet, manage):
     _module.register(cli)
 
 

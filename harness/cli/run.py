@@ -159,11 +159,17 @@ def run_cmd(
                 isolation=isolation,
                 rounds=rounds,
                 seed=seed,
+                notify=notice,
             ),
         )
     finally:
         store.close()
     _report(outcome, store.shown_url)
+
+
+def notice(message: str) -> None:
+    """What the run wants the user to know as it happens (on stderr, beside progress)."""
+    click.echo(f"\nbench: {message}", err=True)
 
 
 def with_times(suite, min_time: float | None, max_time: float | None):
@@ -200,7 +206,7 @@ def _resume(ref: str, db: str | None, *, force: bool, isolation: str, dry_run: b
             f"{todo.suite.name} (resuming {todo.run.uid[:8]})",
             sum(todo.run.rounds - todo.done.get(c.key, 0) for c in todo.cases),
             lambda progress: resume_run(
-                todo, store, force=force, progress=progress, isolation=isolation
+                todo, store, force=force, progress=progress, isolation=isolation, notify=notice
             ),
         )
     finally:

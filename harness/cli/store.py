@@ -74,26 +74,39 @@ def register(cli: click.Group) -> None:
     @db_option
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
     def show_cmd(run, db, as_json) -> None:
-        """One run's results. RUN: id, uid prefix, latest or latest:LABEL."""
+        """One run's results. RUN: id, uid prefix, latest, latest:LABEL or group:NAME (the
+        runs of a group, merged: one row per case)."""
+        from results.compare import merge_results
+
         with open_store(db) as store:
-            r = store.resolve_run(run)
-            results = store.results(r.id)
+            runs = store.resolve_runs(run)
+            results = [x for r in runs for x in store.results(r.id)]
+        if len(runs) > 1 or run.strip().startswith("group:"):
+            results = list(merge_results(results).values())
+        now = datetime.now(UTC)
         if as_json:
-            out = _run_json(r, datetime.now(UTC))
+            if run.strip().startswith("group:"):
+                out = {"group": runs[0].group, "runs": [_run_json(r, now) for r in runs]}
+            else:
+                out = _run_json(runs[0], now)
             out["results"] = [_result_json(x) for x in results]
             click.echo(json.dumps(out, indent=1))
             return
-        rounds = f" rounds {r.rounds}" if r.rounds > 1 else ""
-        click.echo(
-            f"run {r.uid[:8]} (id {r.id}) suite {r.suite} label {r.label or '-'} "
-            f"status {r.shown_status()} started {r.started_at:%Y-%m-%d %H:%M:%S} UTC{rounds}"
-        )
+        for r in runs:
+            rounds = f" rounds {r.rounds}" if r.rounds > 1 else ""
+            where = f" group {r.group} shard {r.shard or '-'}" if r.group else ""
+            click.echo(
+                f"run {r.uid[:8]} (id {r.id}) suite {r.suite} label {r.label or '-'} "
+                f"status {r.shown_status(now)} started {r.started_at:%Y-%m-%d %H:%M:%S} UTC"
+                f"{rounds}{where}"
+            )
         click.echo(results_table(results) if results else "no results")
-        for warning in r.warnings:
-            click.echo(f"warning: {warning}")
+        for r in runs:
+            for warning in r.warnings:
+                click.echo(f"warning: {warning}")
 
     @cli.command("export")
-    @click.argument("run")
+    @click.argument("refs", metavar="RUN...", nargs=-1, required=True)
     @db_option
     @click.option(
         "--format",
@@ -111,14 +124,16 @@ def register(cli: click.Group) -> None:
         default=None,
         help="Output file (default, or '-': standard output).",
     )
-    def export_cmd(run, db, fmt, out) -> None:
-        """Write one run's results, with raw samples, as csv, json or parquet."""
-        from results.export import export_run
+    def export_cmd(refs, db, fmt, out) -> None:
+        """Write the results of RUN... (ids, uid prefixes, latest, latest:LABEL, group:NAME),
+        with raw samples, as csv, json or parquet: one row per result."""
+        from results.export import export_runs
 
         if out == "-":
             out = None
         with open_store(db) as store:
-            data = export_run(store, run, fmt, out)
+            ids = sorted({r.id for ref in refs for r in store.resolve_runs(ref)})
+            data = export_runs(store, ids, fmt, out)
         if out is None:
             click.echo(data if isinstance(data, str) else data.decode())
         else:

@@ -22,8 +22,9 @@ from harness.architecture import (
     v2_last_channel,
     v2_stem,
 )
-from harness.costmodel import Cost, cost, input_shape, theory_ratio, theory_speedup
+from harness.costmodel import Cost, cost, input_shape
 from harness.params import fill_defaults
+from results.pairs import theory_ratio, theory_speedup
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -180,3 +180,19 @@ def test_an_unexpected_error_marks_the_run_interrupted(suite, store, monkeypatch
     with pytest.raises(RuntimeError, match="database went away"):
         run_suite(suite, suite.cases, store, peaks=False, isolation="inline")
     assert store.runs()[0].status == RunStatus.INTERRUPTED
+
+
+def test_the_environment_is_stored_once_for_runs_on_one_machine(suite, store) -> None:
+    """Peaks (measured afresh each run) live with the run, so the environment row of a
+    machine is shared by its runs."""
+    from sqlalchemy import func, select
+
+    from results.models import Environment
+
+    first = run_suite(suite, suite.cases[:1], store, isolation="inline", rounds=1)
+    second = run_suite(suite, suite.cases[:1], store, isolation="inline", rounds=1)
+    assert first.run.peaks and second.run.peaks  # measured both times...
+    assert "peaks" not in first.run.environment
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Environment)).scalar_one() == 1
+    assert first.run.fingerprint == second.run.fingerprint

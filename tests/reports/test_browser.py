@@ -1,5 +1,5 @@
-"""The report site in a real headless Chromium: every page loads without a console error
-and every figure div holds Plotly's rendered SVG.
+"""The report site in a real headless Chromium: every page loads without a console error,
+every figure div holds Plotly's rendered SVG, and no subplot is drawn empty.
 
 Chromium is driven over the DevTools protocol on a pipe (``--remote-debugging-pipe``), so
 no selenium, driver or websocket library is needed: Debian's ``chromium`` package is all.
@@ -21,12 +21,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
+from reports import html as h
+from reports._plot import figure, grid, note
 from reports.site import build_site
 
 # pyproject's pythonpath puts the repository root first on sys.path.
-from tests.reports.synthetic import make_frames
+from tests.reports.synthetic import edge_frames, make_frames
 
 pytestmark = pytest.mark.browser
 
@@ -54,6 +57,98 @@ Promise.all(Object.values(window.benchFigures || {})).then(function () {
     function (d) { return [d.id, d.querySelectorAll('svg.main-svg').length]; }));
 })
 """
+
+
+# The cartesian subplots of a rendered figure: plot areas in CSS pixels from the figure
+# div's corner, each with its title annotation if any. Taken from the figure's layout (every
+# x axis with the y axis it anchors to), not only from the subplots plotly drew: plotly
+# draws no axes for a pair that no trace uses, which leaves its title over blank space.
+SUBPLOTS = """
+(function (id) {
+  var gd = document.getElementById(id), fl = gd._fullLayout, r = gd.getBoundingClientRect();
+  var size = fl._size, notes = fl.annotations || [], ids = {};
+  fl._subplots.cartesian.forEach(function (sp) { ids[sp] = true; });
+  Object.keys(gd.layout).forEach(function (k) {
+    var m = /^xaxis(\\d*)$/.exec(k);
+    if (m) ids['x' + m[1] + (gd.layout[k].anchor || 'y')] = true;
+  });
+  function axis(name) { return gd.layout[name] || fl[name] || {}; }
+  return {
+    box: {x: r.left + window.scrollX, y: r.top + window.scrollY, w: r.width, h: r.height},
+    subplots: Object.keys(ids).sort().map(function (sp) {
+      var m = /^x(\\d*)y(\\d*)$/.exec(sp);
+      var dx = axis('xaxis' + m[1]).domain || [0, 1], dy = axis('yaxis' + m[2]).domain || [0, 1];
+      var title = notes.filter(function (a) {
+        return a.xref === 'paper' && a.yref === 'paper' && a.x > dx[0] && a.x < dx[1] &&
+          Math.abs(a.y - dy[1]) < 1e-6;
+      }).map(function (a) { return a.text; })[0] || '';
+      return {id: sp, title: title, x: size.l + dx[0] * size.w,
+              y: size.t + (1 - dy[1]) * size.h, w: (dx[1] - dx[0]) * size.w,
+              h: (dy[1] - dy[0]) * size.h};
+    }),
+    buttons: (fl.updatemenus || []).reduce(function (all, m) {
+      return all.concat((m.buttons || []).map(function (b) { return b.label; }));
+    }, [])
+  };
+})
+"""
+
+# Only data counts as ink: annotations (a note in an empty panel), shapes (the break-even
+# line), the legend, the menus and the modebar are hidden before the screenshot.
+HIDE_NON_DATA = """
+(function () {
+  if (document.getElementById('bench-ink-style')) return;
+  var s = document.createElement('style');
+  s.id = 'bench-ink-style';
+  s.textContent = '.bench-figure .annotation, .bench-figure .shapelayer, .bench-figure .legend,' +
+    ' .bench-figure .updatemenu-container, .bench-figure .modebar-container,' +
+    ' .bench-figure .infolayer .g-gtitle { visibility: hidden !important; }';
+  document.head.appendChild(s);
+})()
+"""
+
+# Decodes the PNG the browser took and counts, per rectangle, the pixels that are neither
+# white nor the light grey of the grid (antialiased grid lines included): the data's ink.
+COUNT_INK = """
+(async function (src, rects, inset) {
+  var img = new Image();
+  img.src = src;
+  await img.decode();
+  var c = document.createElement('canvas');
+  c.width = img.naturalWidth;
+  c.height = img.naturalHeight;
+  var ctx = c.getContext('2d', {willReadFrequently: true});
+  ctx.drawImage(img, 0, 0);
+  return rects.map(function (r) {
+    var x0 = Math.ceil(r.x) + inset, y0 = Math.ceil(r.y) + inset;
+    var w = Math.floor(r.x + r.w) - inset - x0, h = Math.floor(r.y + r.h) - inset - y0;
+    if (w <= 0 || h <= 0) return 0;
+    var d = ctx.getImageData(x0, y0, w, h).data, n = 0;
+    for (var i = 0; i < d.length; i += 4) {
+      var hi = Math.max(d[i], d[i + 1], d[i + 2]), lo = Math.min(d[i], d[i + 1], d[i + 2]);
+      if (lo < 200 || hi - lo > 12) n++;
+    }
+    return n;
+  });
+})
+"""
+
+# Applies one updatemenu button (a view, a workload) the way a click would.
+PRESS = """
+(function (id, label) {
+  var gd = document.getElementById(id), b;
+  (gd.layout.updatemenus || []).forEach(function (m) {
+    (m.buttons || []).forEach(function (x) { if (x.label === label) b = x; });
+  });
+  var a = b.args;
+  var done = b.method === 'update' ? Plotly.update(gd, a[0], a[1])
+    : b.method === 'restyle' ? Plotly.restyle(gd, a[0], a[1]) : Plotly.relayout(gd, a[0]);
+  return done.then(function () { return true; });
+})
+"""
+
+INSET = 3  # pixels inside the plot area's border: past the axis lines and their antialiasing
+MIN_INK = 10  # a marker of the smallest size used is ~50 pixels
 
 
 def find_chromium() -> str | None:
@@ -201,6 +296,44 @@ class Chromium:
         )
         path.write_bytes(base64.b64decode(shot["data"]))
 
+    def ink(self, figure_id: str) -> list[tuple[dict[str, Any], int]]:
+        """(subplot, ink pixels in its plot area) for each cartesian subplot of a figure as
+        the page shows it now, from a real screenshot (Page.captureScreenshot)."""
+        found = self.evaluate(f"{SUBPLOTS}({json.dumps(figure_id)})")
+        if not found["subplots"]:
+            return []
+        self.evaluate(HIDE_NON_DATA)
+        box = found["box"]
+        shot = self.send(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "clip": {"x": box["x"], "y": box["y"], "width": box["w"], "height": box["h"]}
+                | {"scale": 1},
+                "captureBeyondViewport": True,
+            },
+        )
+        src = "data:image/png;base64," + shot["data"]
+        args = ", ".join(json.dumps(a) for a in (src, found["subplots"], INSET))
+        counts = self.evaluate(f"{COUNT_INK}({args})")
+        return list(zip(found["subplots"], counts, strict=True))
+
+    def empty_subplots(self, figure_id: str) -> list[str]:
+        """The subplots of a figure with no data drawn in their plot area, in its first
+        state and after each of its menu buttons (the speedup view, each workload)."""
+        states = [""] + self.evaluate(f"{SUBPLOTS}({json.dumps(figure_id)})")["buttons"]
+        empty = []
+        for label in states:
+            if label:
+                self.evaluate(f"{PRESS}({json.dumps(figure_id)}, {json.dumps(label)})")
+            for sub, n in self.ink(figure_id):
+                if n < MIN_INK:
+                    state = f" after button {label!r}" if label else ""
+                    empty.append(
+                        f"{figure_id} subplot {sub['id']} {sub['title']!r}{state}: {n} ink pixels"
+                    )
+        return empty
+
     def close(self) -> None:
         with contextlib.suppress(RuntimeError, TimeoutError, OSError):
             self.send("Browser.close", session=False)
@@ -235,6 +368,11 @@ def chromium():
 def site(tmp_path_factory):
     runs, results = make_frames(4, suites=("nightly", "smoke"))
     runs.loc[runs.index[-1], "label"] = "<script>alert(1)</script>"
+    # and two runs of the figures' edge cases: one channel count, no sweeps, no pairs,
+    # points above an under-measured roof, noisy and contended pairs
+    edge_runs, edge_results = edge_frames()
+    runs = pd.concat([runs, edge_runs], ignore_index=True)
+    results = pd.concat([results, edge_results], ignore_index=True)
     out = tmp_path_factory.mktemp("site")
     build_site(runs, results, out, title="bench <test>")
     return out
@@ -260,6 +398,43 @@ def test_every_page_renders_without_errors(chromium, site):
             problems[page.name] = {"figures without SVG": empty, "errors": errors}
     assert not problems, problems
     assert figures_seen > 0
+
+
+def test_no_subplot_is_drawn_empty(chromium, site):
+    """A real rendered image of every figure on every page, in every state of its menus:
+    each cartesian subplot has data ink in its plot area."""
+    problems = []
+    checked = 0
+    for page in _pages(site):
+        chromium.load(page.as_uri())
+        for fid, _ in json.loads(chromium.evaluate(RENDERED)):
+            checked += 1
+            problems += [f"{page.name}: {e}" for e in chromium.empty_subplots(fid)]
+    assert not problems, "\n".join(problems)
+    assert checked >= 24  # 4 + 2 run pages (2 to 4 figures each) and 3 trend pages
+
+
+def test_empty_subplot_checker_finds_an_empty_subplot(chromium, site, tmp_path):
+    """The checker fails where it should: two subplots, data in the first only, and a note
+    (text is not data) in the second."""
+    layout, axes = grid(2, cols=2, titles=["with data", "without"])
+    (x1, y1), (x2, y2) = axes
+    layout["annotations"].append(note("nothing to show", xref=f"{x2} domain", yref=f"{y2} domain"))
+    data = [{"type": "scatter", "x": [1, 2, 3], "y": [3, 1, 2], "xaxis": x1, "yaxis": y1}]
+    spec = figure(data, layout | {"width": 900, "height": 400})
+    page = tmp_path / "empty.html"
+    body = h.figure_block(spec, "fig-empty")
+    page.write_text(h.page(title="t", site_title="s", body=body, plotly=True))
+    shutil.copy(site / "plotly.min.js", tmp_path / "plotly.min.js")
+    chromium.load(page.as_uri())
+    chromium.evaluate(RENDERED)
+    ink = {sub["id"]: n for sub, n in chromium.ink("fig-empty")}
+    assert ink["xy"] >= MIN_INK
+    assert ink["x2y2"] == 0
+    assert chromium.empty_subplots("fig-empty") == [
+        "fig-empty subplot x2y2 '<b>without</b>': 0 ink pixels"
+    ]
+    assert chromium.errors() == []
 
 
 def test_run_page_has_every_figure(chromium, site):
@@ -323,11 +498,17 @@ def test_empty_site_loads(chromium, tmp_path):
 
 def test_sorting_the_runs_table(chromium, site):
     chromium.load((site / "index.html").as_uri())
-    first = chromium.evaluate(
-        "(function(){var t=document.getElementById('runs-table');"
-        "t.tHead.rows[0].cells[8].click();"  # ok column, ascending
-        "return Array.from(t.tBodies[0].rows).map(function(r){"
-        "return Number(r.cells[8].textContent);});})()"
+    column = chromium.evaluate(  # the "ok" column of the first suite's runs
+        "(function(){var t=document.getElementById('runs-table-0');"
+        "return Array.from(t.tHead.rows[0].cells).map(function(c){return c.textContent;})"
+        ".indexOf('ok');})()"
     )
-    assert first == sorted(first)
+    assert column > 0
+    first = chromium.evaluate(
+        "(function(){var t=document.getElementById('runs-table-0');"
+        f"t.tHead.rows[0].cells[{column}].click();"  # ascending
+        "return Array.from(t.tBodies[0].rows).map(function(r){"
+        f"return Number(r.cells[{column}].textContent);}});}})()"
+    )
+    assert len(first) >= 2 and first == sorted(first)
     assert chromium.errors() == []

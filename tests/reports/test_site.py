@@ -88,16 +88,24 @@ def test_plotly_js_written_once_and_referenced_relatively(site):
         assert len(text) < 1_000_000, name  # plotly.js is not inlined
 
 
-def test_index_lists_runs_newest_first(site, frames):
+def test_index_lists_runs_by_suite_newest_first(site, frames):
     out, index = site
     runs, _ = frames
     text = index.read_text()
-    text = text[text.index('id="runs-table"') :]
-    positions = [text.index(f"run-{uid[:12]}.html") for uid in runs["uid"]]
-    assert positions == sorted(positions, reverse=True)  # the factory makes oldest first
+    for i, suite in enumerate(("nightly", "smoke")):  # sections in suite order
+        start = text.index(f'id="runs-table-{i}"')
+        end = text.index("</table>", start)
+        table = text[start:end]
+        assert f"Runs of {suite}" in text[text.rindex("<h2>", 0, start) : start]
+        uids = list(runs.loc[runs["suite"] == suite, "uid"])
+        positions = [table.index(f"run-{uid[:12]}.html") for uid in uids]
+        assert positions == sorted(positions, reverse=True)  # the factory makes oldest first
+        others = runs.loc[runs["suite"] != suite, "uid"]
+        assert not any(f"run-{uid[:12]}.html" in table for uid in others)
     for needle in ("nightly", "smoke", "NVIDIA H100 80GB HBM3", "2.5.1", "interrupted"):
         assert needle in text
     assert 'href="trend-nightly.html"' in text
+    assert 'id="groups"' not in text  # no group among these runs
 
 
 def test_run_page_sections(site, frames):
@@ -179,7 +187,7 @@ def test_run_with_only_failed_and_skipped_cases(tmp_path):
     runs = runs_for(results)
     build_site(runs, results, tmp_path)
     page = (tmp_path / run_file(runs.iloc[0].to_dict())).read_text()
-    assert "No case of this run produced a timing: 1 failed, 1 skipped" in page
+    assert "No case produced a timing: 1 failed, 1 skipped" in page
     assert 'class="bench-figure"' not in page
     assert "RuntimeError: &lt;oops&gt;" in page
     trend = (tmp_path / "trend-hand.html").read_text()
@@ -193,7 +201,7 @@ def test_run_with_results_but_no_pairs(tmp_path):
     runs = runs_for(results)
     build_site(runs, results, tmp_path)
     page = (tmp_path / run_file(runs.iloc[0].to_dict())).read_text()
-    assert "This run has no conv ↔ separable pairs" in page
+    assert "No conv ↔ separable pair here" in page
     assert "This run timed no MobileNet" in page
     assert 'id="fig-speedup"' not in page
     assert 'id="fig-batch"' in page and 'id="fig-roofline"' in page
@@ -213,7 +221,7 @@ def test_run_without_results(tmp_path):
     runs.loc[runs["run_id"] == 2, "status"] = "running"
     build_site(runs, results, tmp_path)
     page = (tmp_path / run_file(runs.iloc[1].to_dict())).read_text()
-    assert "This run has no results yet (it is still running)." in page
+    assert "No results yet (still running)." in page
 
 
 def test_rerun_updates_in_place(tmp_path):
@@ -282,3 +290,61 @@ def test_refuses_a_folder_that_is_not_a_bench_site(tmp_path) -> None:
     assert (mine / "run-notes.html").read_text() == "my notes"
     with pytest.raises(UsageError, match="is a file"):
         build_site(runs, results, mine / "index.html")
+
+
+def _sharded(tmp_path: Path):
+    """Two shards of one nightly: each pair's sides in different shards."""
+    rows = [
+        result("conv", channels=64, run_id=1, median=4e-3),
+        result("separable", channels=64, run_id=2, median=1e-3),
+        result("conv", channels=128, run_id=2, median=8e-3),
+        result("separable", channels=128, run_id=1, median=2e-3),
+    ]
+    results = results_frame(rows)
+    runs = runs_for(results, group="nightly-7")
+    runs["shard"] = ["1/2", "2/2"]
+    return runs, results
+
+
+def test_a_group_gets_a_page_that_pairs_across_its_shards(tmp_path):
+    runs, results = _sharded(tmp_path)
+    out = tmp_path / "site"
+    index = build_site(runs, results, out)
+    group_page = out / "group-nightly-7.html"
+    text = group_page.read_text()
+    assert "group nightly-7" in text and 'id="fig-speedup"' in text
+    assert "2 of 2" in text  # both pairs clean, in the summary
+    assert "(shards 1/2, 2/2)" in text
+    for uid in runs["uid"]:  # the group page lists its runs, each run page links back
+        assert f"run-{uid[:12]}.html" in text
+        run_text = (out / f"run-{uid[:12]}.html").read_text()
+        assert 'href="group-nightly-7.html"' in run_text
+        assert 'id="fig-speedup"' not in run_text  # no pair within one shard
+    index_text = index.read_text()
+    assert 'id="groups"' in index_text and 'href="group-nightly-7.html"' in index_text
+
+
+def test_the_summary_uses_only_clean_pairs_and_says_what_it_left_out(tmp_path):
+    rows = [
+        result("conv", channels=64, median=4e-3),
+        result("separable", channels=64, median=1e-3),
+        result("conv", channels=128, median=8e-3),
+        result("separable", channels=128, median=8e-5),  # a 100x "speedup": a busy machine
+    ]
+    results = results_frame(rows)
+    results.loc[3, "contended"] = True
+    runs = runs_for(results)
+    build_site(runs, results, tmp_path)
+    text = (tmp_path / run_file(runs.iloc[0].to_dict())).read_text()
+    summary = text[text.index('id="speedup-summary"') :]
+    summary = summary[: summary.index("</table>")]
+    assert "1 of 2" in summary and "4.00×" in summary and "100.00×" not in summary
+    assert "1 pair(s) left out of this summary (1 contended)" in text
+
+
+def test_an_imported_run_has_no_duration(tmp_path):
+    results = results_frame([result("conv", channels=64)])
+    runs = runs_for(results, duration_s=0.0)
+    build_site(runs, results, tmp_path)
+    page = (tmp_path / run_file(runs.iloc[0].to_dict())).read_text()
+    assert "0.0 s" not in page

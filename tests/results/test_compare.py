@@ -15,6 +15,7 @@ from results.compare import (
     merge_results,
 )
 from results.records import CaseStatus
+from results.verdicts import TOO_WIDE, decide, t_quantile
 
 SEEDS = range(200)
 
@@ -50,8 +51,16 @@ def test_bootstrap_medians_match_brute_force(n: int) -> None:
 
 @pytest.mark.parametrize(("n", "sigma"), [(10, 0.05), (30, 0.05), (30, 0.1), (100, 0.1)])
 def test_pure_noise_rarely_flags(n: int, sigma: float) -> None:
-    rate = 1 - verdict_rate(0.0, n=n, sigma=sigma, verdict="same")
-    assert rate <= 0.02
+    flagged = verdict_rate(0.0, n=n, sigma=sigma, verdict="slower") + verdict_rate(
+        0.0, n=n, sigma=sigma, verdict="faster"
+    )
+    assert flagged <= 0.02
+
+
+def test_tight_samples_say_same_loose_ones_ambiguous() -> None:
+    assert verdict_rate(0.0, n=100, sigma=0.01, verdict="same") >= 0.99
+    # 10 samples at 10%: the interval is wider than the +-5% band, so no "same" is claimed.
+    assert verdict_rate(0.0, n=10, sigma=0.1, verdict="ambiguous") >= 0.95
 
 
 def test_pure_noise_with_outliers_rarely_flags() -> None:
@@ -60,7 +69,7 @@ def test_pure_noise_with_outliers_rarely_flags() -> None:
         rng = np.random.default_rng(seed)
         base, head = (lognormal(rng, 20, 0.05) for _ in range(2))
         head[::7] = [x * 5 for x in head[::7]]  # preemptions: a few samples 5x slower
-        flagged += compare_samples(base, head, seed=seed).verdict != "same"
+        flagged += compare_samples(base, head, seed=seed).verdict in ("slower", "faster")
     assert flagged / len(SEEDS) <= 0.02
 
 
@@ -181,13 +190,22 @@ def test_compare_runs_verdicts_and_reasons(make_result) -> None:
     )
     assert rows[3].base_median is not None and rows[3].head_median is None
     assert not any(r.noisy for r in rows)
+    assert [r.reason_kind for r in rows[3:]] == [
+        "missing in head",
+        "failed in base",
+        "no samples in base",
+        "skipped in head",
+        "missing in base",
+    ]
+    assert {r.change.unit for r in rows[:3] if r.change} == {"sample"}
 
 
 def test_noisy_cases_are_marked_not_judged_differently(make_result) -> None:
     tight = noisy(make_result, 0)
     wide = make_result(0, samples=lognormal(np.random.default_rng(1), 30, 0.3))
     (row,) = compare_runs([tight], [wide], base_fingerprint="a", head_fingerprint="a")
-    assert row.noisy and row.verdict == "same"
+    assert row.noisy and row.verdict == "ambiguous"  # wide samples, thin evidence
+    assert row.reason_kind == TOO_WIDE and not row.contended
     (row,) = compare_runs([tight], [tight], base_fingerprint="a", head_fingerprint="a")
     assert not row.noisy
 
@@ -224,3 +242,94 @@ def test_environment_diff() -> None:
         ("cuda", None, "12.1"),
     ]
     assert [k for k, _, _ in environment_diff(a, b)] == ["cpu_model", "cuda", "hostname"]
+
+
+# -- units: rounds and runs ----------------------------------------------------------------
+
+
+def rounds(make_result, i: int, medians: list[float], run_id: int = 1, **changes):
+    """A result of len(medians) rounds of 10 samples each, round j at ``medians[j]`` ms."""
+    rng = np.random.default_rng([i, run_id, len(medians)])
+    data = [x for m in medians for x in lognormal(rng, 10, 0.002, m)]
+    return make_result(i, samples=data, round_sizes=[10] * len(medians), run_id=run_id, **changes)
+
+
+def test_rounds_are_the_units_when_both_sides_have_several(make_result) -> None:
+    base = [rounds(make_result, 0, [1.0, 1.01, 0.99]), rounds(make_result, 1, [1.0, 1.06, 0.94])]
+    head = [rounds(make_result, 0, [1.3, 1.31, 1.29]), rounds(make_result, 1, [1.0, 1.05, 0.95])]
+    fast, wide = compare_runs(base, head, base_fingerprint="a", head_fingerprint="a")
+    assert fast.verdict == "slower" and fast.change is not None
+    assert (fast.change.unit, fast.change.n_base, fast.change.n_head) == ("round", 3, 3)
+    assert fast.change.ratio == pytest.approx(1.3, rel=0.01)
+    assert fast.change.ratio == pytest.approx(fast.head_median / fast.base_median)
+    # Rounds 6% apart: 3+3 units give 4 degrees of freedom and a wide interval.
+    assert wide.verdict == "ambiguous" and wide.reason_kind == TOO_WIDE
+    assert wide.change is not None and wide.change.spread == pytest.approx(0.05, rel=0.2)
+    # The pooled samples' bootstrap cannot see the rounds: a much narrower interval.
+    pooled = compare_samples(base[1].samples, head[1].samples)
+    width = np.log(wide.change.ci_high / wide.change.ci_low)
+    assert width > 2 * np.log(pooled.ci_high / pooled.ci_low)
+
+
+def test_round_interval_is_a_t_interval_and_symmetric(make_result) -> None:
+    b = rounds(make_result, 0, [1.0, 1.02, 0.98])
+    h = rounds(make_result, 0, [1.2, 1.22, 1.18], run_id=2)
+    (up,) = compare_runs([b], [h], base_fingerprint="a", head_fingerprint="a")
+    (down,) = compare_runs([h], [b], base_fingerprint="a", head_fingerprint="a")
+    assert (up.verdict, down.verdict) == ("slower", "faster")
+    assert up.change.ratio == pytest.approx(1 / down.change.ratio)
+    assert up.change.ci_low == pytest.approx(1 / down.change.ci_high)
+    logs_b, logs_h = np.log(b.round_medians), np.log(h.round_medians)
+    sd = np.sqrt((logs_b.var(ddof=1) + logs_h.var(ddof=1)) / 2)
+    half = t_quantile(0.99, 4) * sd * np.sqrt(2 / 3)
+    shift = logs_h.mean() - logs_b.mean()
+    assert np.log(up.change.ci_low) == pytest.approx(shift - half, rel=1e-9)
+    assert up.change.confidence == 0.99 and up.change.spread == pytest.approx(sd)
+
+
+def test_one_round_on_a_side_falls_back_to_the_samples(make_result) -> None:
+    b = rounds(make_result, 0, [1.0, 1.0, 1.0])
+    h = noisy(make_result, 0, 1.3, run_id=2)
+    (row,) = compare_runs([b], [h], base_fingerprint="a", head_fingerprint="a")
+    assert row.change is not None and row.change.unit == "sample"
+    assert row.verdict == "slower"
+
+
+def test_repeated_runs_are_the_units_of_a_group(make_result) -> None:
+    """Both sides hold each case in several runs: each run's median is a unit."""
+    rng = np.random.default_rng(4)
+    base = [noisy(make_result, 0, 1 + rng.normal(0, 0.02), seed=k, run_id=k) for k in (1, 2, 3)]
+    head = [noisy(make_result, 0, 1.25 + rng.normal(0, 0.02), seed=k, run_id=k) for k in (4, 5, 6)]
+    (row,) = compare_runs(base, head, base_fingerprint="a", head_fingerprint="a")
+    assert row.change is not None and row.change.unit == "run"
+    assert (row.change.n_base, row.change.n_head) == (3, 3)
+    assert row.verdict == "slower"
+    # Runs far apart: the drift between them is measured, and nothing is claimed.
+    drifting = [noisy(make_result, 0, s, seed=k, run_id=k) for k, s in ((7, 0.9), (8, 1.15))]
+    (row,) = compare_runs(base, drifting, base_fingerprint="a", head_fingerprint="a")
+    assert row.verdict == "ambiguous" and row.change.unit == "run"
+
+
+def test_contended_results_are_marked(make_result) -> None:
+    b = noisy(make_result, 0)
+    h = noisy(make_result, 0, 1.0, seed=1, contended=True)
+    (row,) = compare_runs([b], [h], base_fingerprint="a", head_fingerprint="a")
+    assert row.contended and not row.noisy and row.verdict == "same"
+    (row,) = compare_runs([b], [b], base_fingerprint="a", head_fingerprint="a")
+    assert not row.contended
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (1.06, 1.2, "slower"),
+        (0.8, 0.95, "faster"),
+        (0.96, 1.04, "same"),
+        (1 / 1.05, 1.05, "same"),  # the band's edges are inside
+        (1.0, 1.1, "ambiguous"),
+        (0.9, 1.0, "ambiguous"),
+        (0.5, 2.0, "ambiguous"),
+    ],
+)
+def test_decision_rule(low: float, high: float, expected: str) -> None:
+    assert decide(low, high, 0.05) == expected

@@ -29,14 +29,14 @@ def _config(conn, location: Path = MIGRATIONS_DIR) -> Config:
     return cfg
 
 
-def test_head_is_0003():
-    assert head_revision() == "0003"
+def test_head_is_0004():
+    assert head_revision() == "0004"
 
 
 def test_upgrade_from_empty_matches_models(db_url):
     with Store.open(db_url, create=True) as store, store.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert ctx.get_current_revision() == "0003"
+        assert ctx.get_current_revision() == "0004"
         assert compare_metadata(ctx, Base.metadata) == []
         tables = set(inspect(conn).get_table_names())
     assert tables == {"alembic_version", "environments", "runs", "results"}
@@ -60,7 +60,7 @@ def test_base_schema_is_refused_by_readers_and_upgraded_by_writers(db_url):
     with pytest.raises(StoreError, match="no bench schema"):
         Store.open(db_url)
     with Store.open(db_url, create=True) as store, store.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0003"
+        assert MigrationContext.configure(conn).get_current_revision() == "0004"
         assert store.runs() == []
 
 
@@ -75,7 +75,7 @@ def test_newer_revision_is_refused_and_file_unchanged(tmp_path):
             Store.open(url, create=create)
         assert str(err.value) == (
             f"{path}: database schema is at revision 0002_from_the_future, newer than this "
-            "bench knows (head 0003); upgrade bench"
+            "bench knows (head 0004); upgrade bench"
         )
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
@@ -113,4 +113,4 @@ def test_revision_template_renders_valid_python(tmp_path):
     source = new.read_text()
     compile(source, str(new), "exec")
     assert "revision: str = '0099'" in source and "down_revision" in source
-    assert "'0003'" in source
+    assert "'0004'" in source
