@@ -61,6 +61,9 @@ def described(case: Case) -> dict[str, Any]:
         "macs": c.macs,
         "parameters": c.parameters,
         "bytes": c.bytes,
+        "activation_bytes": c.activation_bytes,
+        "activation_bytes_efficient": c.activation_bytes_efficient,
+        "weight_bytes": c.weight_bytes,
     }
 
 

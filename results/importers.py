@@ -292,7 +292,15 @@ def _result(bench: Any, where: str, f: _Fields) -> ResultRecord:
     return record
 
 
-_COST = ("macs", "parameters", "bytes")
+# The cost model's figures the plugin writes, stored like bench run stores them.
+_COST = (
+    "macs",
+    "parameters",
+    "bytes",
+    "activation_bytes",
+    "activation_bytes_efficient",
+    "weight_bytes",
+)
 MAX_CASE_ID = 100_000  # characters of a test id (an unbounded TEXT column; sanity only)
 _STAT_KEYS = {"median": "median", "q1": "q1", "q3": "q3", "mean": "mean", "stddev": "stdev"}
 

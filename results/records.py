@@ -116,6 +116,9 @@ class ResultRecord:
     macs: int | None = None
     parameters: int | None = None
     bytes: int | None = None  # minimum bytes moved (cost model), for the roofline
+    activation_bytes: int | None = None  # cost model: largest live activations, eager
+    activation_bytes_efficient: int | None = None  # the MobileNetV2 paper's accounting
+    weight_bytes: int | None = None  # cost model: parameters x dtype size
     samples: list[float] = field(default_factory=list)  # seconds per call, one per sample
     # How many of ``samples`` each round took, in round order; [] means one round.
     round_sizes: list[int] = field(default_factory=list)

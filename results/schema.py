@@ -52,6 +52,9 @@ RESULT_COLUMNS: dict[str, Any] = {
     "macs": "Int64",
     "parameters": "Int64",
     "bytes": "Int64",
+    "activation_bytes": "Int64",  # cost model: largest live activations in eager mode
+    "activation_bytes_efficient": "Int64",  # the MobileNetV2 paper's accounting (5.1)
+    "weight_bytes": "Int64",
     "median": "float64",
     "q1": "float64",
     "q3": "float64",

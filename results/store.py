@@ -468,6 +468,9 @@ _RESULT_FIELDS = frozenset(
         "compile_s",
         "clocks",
         "device_facts",
+        "activation_bytes",
+        "activation_bytes_efficient",
+        "weight_bytes",
     }
 )
 
@@ -642,6 +645,9 @@ def _result_row(run_id: int, r: ResultRecord, s: Stats | None) -> dict[str, Any]
         "compile_s": r.compile_s,
         "clocks": r.clocks,
         "device_facts": r.device_facts,
+        "activation_bytes": r.activation_bytes,
+        "activation_bytes_efficient": r.activation_bytes_efficient,
+        "weight_bytes": r.weight_bytes,
     }
 
 

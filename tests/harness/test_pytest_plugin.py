@@ -80,6 +80,9 @@ def test_benchmark_json_carries_case_identity_and_cost(tiny) -> None:
         "macs": c.macs,
         "parameters": c.parameters,
         "bytes": c.bytes,
+        "activation_bytes": c.activation_bytes,
+        "activation_bytes_efficient": c.activation_bytes_efficient,
+        "weight_bytes": c.weight_bytes,
         "suite": "tiny",
     }
     stats = b["stats"]
