@@ -37,10 +37,15 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def gpu(session: nox.Session) -> None:
-    """On a CUDA machine: the gpu-marked tests, then the smoke suite on cuda."""
-    install(session)
+    """On a CUDA machine, in about five minutes: the gpu-marked tests, the `gpu` suite
+    (every workload, three dtypes, both layouts, the three execution modes) and a
+    one-screen summary (timer agreement, roofs per math mode, clocks, modes)."""
+    install(session, "test,gpu")
     session.run("pytest", "-m", "gpu", "-p", "no:cacheprovider", *session.posargs)
-    session.run("bench", "run", "smoke", "--device", "cuda", "--label", "nox-gpu")
+    db = f"sqlite:///{session.create_tmp()}/gpu.db"
+    # Exit 1 means a case failed: its row says why, and the summary lists it.
+    session.run("bench", "run", "gpu", "--db", db, "--label", "nox-gpu", success_codes=[0, 1])
+    session.run("python", "-m", "harness.gpucheck", "--db", db)
 
 
 @nox.session(default=False)

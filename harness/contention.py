@@ -14,8 +14,8 @@ they ran, or, where schedstat is unreadable, when others used more than the core
 case left free plus ``SPARE_CORES``. An idle 2-core VM shows waits of 0.5-1%; one busy
 loop beside a 2-thread case gives 30-80% (measured while building this module).
 
-On CUDA devices, other processes holding the same GPU (NVML, when nvidia-ml-py is
-installed) also make a case contended.
+On CUDA devices, other processes holding the same GPU (harness.nvml, when nvidia-ml-py
+is installed) also make a case contended.
 """
 
 from __future__ import annotations
@@ -152,18 +152,3 @@ class Meter:
             self._before, after, threads=self._threads, cpus=len(self._cpus), gpu_others=gpu
         )
 
-
-def gpu_other_processes(index: int) -> int:
-    """Compute processes other than this one on GPU ``index`` (0 without NVML)."""
-    try:
-        import pynvml  # nvidia-ml-py, an optional extra
-    except ImportError:
-        return 0
-    try:
-        pynvml.nvmlInit()
-        handle = pynvml.nvmlDeviceGetHandleByIndex(index)
-        procs = pynvml.nvmlDeviceGetComputeRunningProcesses(handle)
-    except Exception:  # noqa: BLE001 - no driver, no permission: unknown is not busy
-        return 0
-    mine = {os.getpid(), os.getppid()}
-    return sum(1 for p in procs if p.pid not in mine)

@@ -12,6 +12,12 @@ from typing import Any
 
 
 def capture(devices: set[str] | None = None) -> dict[str, Any]:
+    """The machine and software a run ran on.
+
+    Every GPU of the machine is described, whatever devices the run uses, so that one
+    machine has one fingerprint (a CPU-only run and a mixed run compare); the facts of
+    each case's own device go with its result (``device_facts``).
+    """
     import torch
 
     from harness import allocator, system
@@ -35,44 +41,57 @@ def capture(devices: set[str] | None = None) -> dict[str, Any]:
         "allocator": allocator.describe(),
         **system.settings(),
     }
-    if torch.cuda.is_available() and any(d.startswith("cuda") for d in devices or ()):
-        env.update(_gpu_facts(torch))
+    gpus = gpu_facts(torch)
+    if gpus:
+        env["gpus"] = gpus
+        # The first GPU's name and capability, as older runs recorded them.
+        env["gpu_name"] = gpus[0]["name"]
+        env["gpu_capability"] = gpus[0]["capability"]
+        env["gpu_names"] = sorted({g["name"] for g in gpus})
+        env["gpu_count"] = len(gpus)
+        env["driver"] = gpus[0].get("driver")
     return env
 
 
-def _gpu_facts(torch: Any) -> dict[str, Any]:
-    index = torch.cuda.current_device()
+def gpu_facts(torch: Any) -> list[dict[str, Any]]:
+    """One entry per CUDA device of the machine (empty without CUDA)."""
+    if not torch.cuda.is_available():
+        return []
+    from harness import nvml
+
+    out = []
+    for index in range(torch.cuda.device_count()):
+        out.append({**device_properties(torch, index), **nvml.facts(index)})
+    return out
+
+
+def device_properties(torch: Any, index: int) -> dict[str, Any]:
     props = torch.cuda.get_device_properties(index)
-    facts: dict[str, Any] = {
-        "gpu_name": props.name,
-        "gpu_capability": f"{props.major}.{props.minor}",
-        "gpu_sm_count": props.multi_processor_count,
-        "gpu_memory_bytes": props.total_memory,
-        "gpu_l2_bytes": getattr(props, "L2_cache_size", None),
-        "gpu_count": torch.cuda.device_count(),
+    return {
+        "index": index,
+        "name": props.name,
+        "capability": f"{props.major}.{props.minor}",
+        "sm_count": props.multi_processor_count,
+        "memory_bytes": props.total_memory,
+        "l2_bytes": getattr(props, "L2_cache_size", None),
+        "uuid": str(getattr(props, "uuid", "")) or None,
     }
-    # Clocks and driver come from nvidia-smi when it is there; absent is not an error.
-    query = "driver_version,clocks.max.sm,clocks.max.mem,clocks.sm,power.limit"
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", f"--query-gpu={query}", "--format=csv,noheader,nounits", f"-i={index}"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        values = [v.strip() for v in out.split(",")]
-        keys = [
-            "driver",
-            "gpu_clock_max_sm_mhz",
-            "gpu_clock_max_mem_mhz",
-            "gpu_clock_sm_mhz",
-            "gpu_power_limit_w",
-        ]
-        facts.update(dict(zip(keys, values, strict=False)))
-    except (OSError, subprocess.SubprocessError):
-        facts["driver"] = None
-    return facts
+
+
+def case_device_facts(device: str, dtype: str) -> dict[str, Any]:
+    """The facts of the device a case ran on, and the math mode its convolutions used
+    (which roof of the roofline applies: TF32 tensor cores for float32 on Ampere+)."""
+    import torch
+
+    if device.startswith("cuda"):
+        dev = torch.device(device)
+        index = dev.index if dev.index is not None else torch.cuda.current_device()
+        facts = {"device": device, **device_properties(torch, index)}
+        major = torch.cuda.get_device_properties(index).major
+        tf32 = dtype == "float32" and major >= 8 and torch.backends.cudnn.allow_tf32
+        facts["math_mode"] = "float32+tf32" if tf32 else dtype
+        return facts
+    return {"device": device, "threads": torch.get_num_threads(), "math_mode": dtype}
 
 
 def cpu_model() -> str:

@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 
 import torch
 
-from harness import contention
+from harness import contention, modes, nvml
 from harness.cases import Case, described
 from harness.costmodel import cost
 from harness.devices import unavailable
+from harness.environment import case_device_facts
 from harness.timers import measure, source_for
 from harness.timing_config import TimingConfig
 from harness.workloads import build_module, make_input
@@ -35,7 +36,7 @@ class PreparedCase:
 
     case: Case
     call: Callable[[], torch.Tensor]
-
+    compile_s: float | None = None  # mode = compile: the first call's time
 
 @contextlib.contextmanager
 def case_settings(case: Case) -> Iterator[None]:
@@ -63,18 +64,16 @@ def prepare(case: Case) -> PreparedCase:
     module.eval()
     x = make_input(case.workload, p, generator).to(device=p["device"], dtype=dtype)
     x = x.contiguous(memory_format=fmt)
-
-    def call() -> torch.Tensor:
-        return module(x)
-
     with torch.inference_mode():
+        wrapped = modes.wrap(p.get("mode", "eager"), module, x)
+        call = wrapped.call
         out = call()
     expected = cost(case.workload, p).output_shape
     if tuple(out.shape) != expected:
         raise RuntimeError(f"output shape {tuple(out.shape)}, expected {expected}")
     if not torch.isfinite(out).all():
         raise RuntimeError("output has NaN or infinite values")
-    return PreparedCase(case, call)
+    return PreparedCase(case, call, wrapped.compile_s)
 
 
 def run_case(case: Case, config: TimingConfig) -> ResultRecord:
@@ -86,21 +85,38 @@ def run_case(case: Case, config: TimingConfig) -> ResultRecord:
         target=config.target,
     )
     t0 = time.perf_counter()
-    reason = unavailable(case.device, case.params["dtype"])
+    p = case.params
+    reason = unavailable(case.device, p["dtype"]) or modes.unavailable(p["mode"], case.device)
     if reason:
         record.status, record.error = CaseStatus.SKIPPED, reason
         return record
     try:
         with case_settings(case), torch.inference_mode():
+            record.device_facts = case_device_facts(case.device, p["dtype"])
             prepared = prepare(case)
-            with contention.Meter(busy_threads(case)) as meter:
-                m = measure(prepared.call, config, source_for(case.device, cold=config.cold))
+            record.compile_s = prepared.compile_s
+            index = record.device_facts.get("index")
+            gpu = case.device.startswith("cuda") and index is not None
+            source = source_for(
+                case.device,
+                cold=config.cold,
+                clock=nvml.sm_clock(index) if gpu else None,
+                min_clock_ratio=config.min_clock_ratio,
+            )
+            others = (lambda: nvml.other_processes(index)) if gpu else None
+            with contention.Meter(busy_threads(case), gpu_others=others) as meter:
+                m = measure(prepared.call, config, source)
         if meter.result is not None:
             record.contended = meter.result.contended
             record.others_cpu = meter.result.others_cpu
+        record.clocks = getattr(source, "clock_stats", lambda: None)()
         record.samples = m.samples
         record.calls_per_sample = m.calls_per_sample
         record.target_met = m.target_met
+        if not m.samples:
+            raise RuntimeError(throttled_message(record.clocks))
+    except modes.ModeUnavailable as e:
+        record.status, record.error = CaseStatus.SKIPPED, str(e)
     except KeyboardInterrupt:
         raise
     except Exception as e:  # noqa: BLE001 - any failure of the case is a failed row
@@ -111,6 +127,16 @@ def run_case(case: Case, config: TimingConfig) -> ResultRecord:
     finally:
         record.duration_s = time.perf_counter() - t0
     return record
+
+
+def throttled_message(clocks: dict | None) -> str:
+    if not clocks:
+        return "no sample was taken"
+    return (
+        f"every batch of samples ran while the GPU was throttled (SM clock down to "
+        f"{clocks.get('sm_mhz_min')} MHz, below {clocks.get('threshold_mhz'):.0f} MHz = "
+        "min_clock_ratio of its default): nothing to report; let it cool and rerun"
+    )
 
 
 def busy_threads(case: Case) -> int:

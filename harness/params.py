@@ -16,6 +16,7 @@ DTYPES = ("float32", "float16", "bfloat16")
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
 MEMORY_FORMATS = ("contiguous", "channels_last")
 CONV_KINDS = ("standard", "separable")
+MODES = ("eager", "compile", "cuda_graph")  # how the module is executed
 
 # A checker returns None when the value is fine, or "what was expected".
 Check = Callable[[Any], str | None]
@@ -127,6 +128,7 @@ COMMON = (
     _p("memory_format", str, "contiguous", _choice(*MEMORY_FORMATS)),
     _p("threads", int, None, _between(1, MAX_THREADS), nullable=True),  # None: all cores
     _p("cudnn_benchmark", bool, True),
+    _p("mode", str, "eager", _choice(*MODES)),
 )
 
 GEOMETRY = (

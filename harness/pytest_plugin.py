@@ -172,12 +172,12 @@ def _time_case(benchmark: Any, case: Case, suite: str, config: TimingConfig) -> 
     _skip_if_unavailable(case)
     import torch
 
-    from harness.execute import case_settings, prepare
+    from harness.execute import case_settings
     from harness.timers import HostSource
 
     _record(benchmark, case, suite)
     with case_settings(case), torch.inference_mode():
-        call = synced(prepare(case).call, case.device)
+        call = synced(_prepare(case), case.device)
         if benchmark.disabled:  # --benchmark-disable: one call, as a smoke test
             benchmark.pedantic(call)
             return
@@ -206,33 +206,40 @@ def _ceil(x: float) -> int:
 
 
 def synced(call: Call, device: str) -> Call:
-    """The call a host timer may time: it returns only when the device has finished."""
-    import torch
+    """The call a host timer may time: it returns only when the device has finished
+    (harness.timers.device_sync: the one place that knows how to wait for a device)."""
+    from harness.timers import device_sync
 
-    if device.startswith("cuda"):
-        dev = torch.device(device)
+    sync = device_sync(device)
+    if device == "cpu":
+        return call
 
-        def cuda_call() -> object:
-            out = call()
-            torch.cuda.synchronize(dev)
-            return out
+    def synced_call() -> object:
+        out = call()
+        sync()
+        return out
 
-        return cuda_call
-    if device.startswith("mps"):
+    return synced_call
 
-        def mps_call() -> object:
-            out = call()
-            torch.mps.synchronize()
-            return out
 
-        return mps_call
-    return call
+def _prepare(case: Case) -> Call:
+    """The case's prepared call; a mode this machine cannot run skips the test."""
+    from harness.execute import prepare
+    from harness.modes import ModeUnavailable
+
+    try:
+        return prepare(case).call
+    except ModeUnavailable as e:
+        pytest.skip(str(e))
 
 
 def _skip_if_unavailable(case: Case) -> None:
     from harness.devices import unavailable
+    from harness.modes import unavailable as mode_unavailable
 
-    reason = unavailable(case.device, case.params["dtype"])
+    reason = unavailable(case.device, case.params["dtype"]) or mode_unavailable(
+        case.params["mode"], case.device
+    )
     if reason:
         pytest.skip(reason)
 
@@ -260,14 +267,14 @@ def bench_case(request: pytest.FixtureRequest) -> Iterator[Callable[..., Call]]:
             _skip_if_unavailable(case)
             import torch
 
-            from harness.execute import case_settings, prepare
+            from harness.execute import case_settings
 
             request.config.stash[_USED].add(case.device)
             if "benchmark" in request.fixturenames:
                 _record(request.getfixturevalue("benchmark"), case, None)
             stack.enter_context(case_settings(case))
             stack.enter_context(torch.inference_mode())
-            return synced(prepare(case).call, case.device)
+            return synced(_prepare(case), case.device)
 
         yield make
 

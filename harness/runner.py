@@ -349,7 +349,9 @@ def _run_cases(
     except KeyboardInterrupt:
         # A second Ctrl-C while marking the run would leave it "running": ignore it here.
         with _no_interrupts(), contextlib.suppress(StoreError):
-            store.finish_run(run.id, RunStatus.INTERRUPTED, warnings=_warnings(store, run))
+            store.finish_run(
+                run.id, RunStatus.INTERRUPTED, warnings=_warnings(store, run, finished)
+            )
         kept = f"; {writer.pending} more in {writer.path}" if writer.pending else ""
         raise RunInterrupted(
             f"interrupted: run {run.uid[:8]} kept {count - writer.pending} of {total} "
@@ -365,15 +367,20 @@ def _run_cases(
         raise
     writer.outcome(run)  # rounds left in the journal: the run stays running (stale later)
     writer.call(
-        lambda: store.finish_run(run.id, RunStatus.FINISHED, warnings=_warnings(store, run))
+        lambda: store.finish_run(
+            run.id, RunStatus.FINISHED, warnings=_warnings(store, run, finished)
+        )
     )
     return RunOutcome(store.get_run(run.id), list(finished.values()))
 
 
-def _warnings(store: Store, run: RunRecord) -> list[str]:
-    """The run's warnings from its start, and what its cases (all of them) said."""
+def _warnings(
+    store: Store, run: RunRecord, finished: dict[str, ResultRecord] | None = None
+) -> list[str]:
+    """The run's warnings from its start, and what its cases said (contention: all of
+    the run's cases; throttling: the cases this invocation ran)."""
     assert run.id is not None
-    out = [w for w in run.warnings if not w.startswith(CONTENDED_PREFIX)]
+    out = [w for w in run.warnings if not w.startswith((CONTENDED_PREFIX, THROTTLED_PREFIX))]
     contended, measured, worst = store.contention(run.id)
     if contended:
         out.append(
@@ -381,10 +388,21 @@ def _warnings(store: Store, run: RunRecord) -> list[str]:
             f"processes took CPU time while they were timed, up to {worst:.1f} cores); "
             "rerun on an idle machine"
         )
+    throttled = [
+        r for r in (finished or {}).values() if r.clocks and r.clocks.get("dropped_batches")
+    ]
+    if throttled:
+        lowest = min(r.clocks["sm_mhz_min"] for r in throttled if r.clocks)  # type: ignore[index]
+        out.append(
+            f"{THROTTLED_PREFIX} {len(throttled)} case(s) had batches of samples taken below "
+            f"min_clock_ratio of the default SM clock (down to {lowest} MHz); those samples "
+            "were dropped. Check cooling and power limits (`nvidia-smi -q -d PERFORMANCE`)"
+        )
     return out
 
 
 CONTENDED_PREFIX = "the machine was busy:"
+THROTTLED_PREFIX = "the GPU was throttled:"
 
 
 @contextlib.contextmanager

@@ -49,6 +49,7 @@ TIMING_KEYS: dict[str, Param] = {
         Param("cold", bool, None),
         Param("timeout_s", float, None, _positive_up_to(MAX_TIMEOUT_S)),
         Param("rounds", int, None, _rounds),
+        Param("min_clock_ratio", float, None, _fraction),
     )
 }
 
@@ -66,6 +67,7 @@ class TimingConfig:
     target: float = 0.01  # stop when the median's 95% CI half-width / median is below
     cold: bool = False  # CUDA only: flush L2 before every sample
     sync_every: int = 10  # CUDA: samples recorded between two synchronisations
+    min_clock_ratio: float = 0.75  # GPU: batches below this share of the default clock drop
     timeout: float | None = None  # a case's wall-clock limit in a worker; None: derived
 
     def case_timeout(self) -> float:
@@ -96,6 +98,7 @@ class TimingOverrides:
     cold: bool | None = None
     timeout_s: float | None = None
     rounds: int | None = None  # run-level: how many times the plan runs (not per case)
+    min_clock_ratio: float | None = None
 
     @property
     def round_count(self) -> int:

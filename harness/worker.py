@@ -147,23 +147,21 @@ class ProcessExecutor:
         self._used = False  # a worker did more than capture the environment
 
     def recycle(self) -> None:
-        """Make the next case start in a fresh process (a new round).
-
-        A worker that only captured the environment (imports, no allocations to speak
-        of) is kept: starting one costs ~1 s of importing torch.
-        """
+        """Make the next case start in a fresh process (a new round)."""
         if self._used:
             self.close()
             self._used = False
 
     def environment(self, devices: set[str]) -> dict[str, Any]:
-        # In a CUDA device's worker when there is one: GPU facts need CUDA initialised.
-        device = min(devices or {"cpu"}, key=lambda d: (not d.startswith("cuda"), d))
+        # In a worker of its own, stopped after: describing every GPU initialises CUDA,
+        # which a CPU case's worker should not carry.
+        worker = Worker("environment")
         try:
-            return self._worker(device).call("environment", devices)
+            return worker.call("environment", devices)
         except WorkerCrashed as e:
-            self._drop(device)
             raise WorkerError(f"worker crashed: {e} while capturing the environment") from None
+        finally:
+            worker.stop()
 
     def peaks(self, device: str, dtypes: list[str]) -> dict[str, Any]:
         self._used = True

@@ -116,16 +116,16 @@ def find_pairs(results: pd.DataFrame | None, by: str = "run_id") -> pd.DataFrame
         row = {
             c: v
             for c, col in zip(PARAM_COLUMNS, params, strict=True)
-            if (v := _plain(col[i])) is not None
+            if (v := plain_value(col[i])) is not None
         }
         found = partner_key(str(workloads[i]), row)
         if found is None:
             continue
         key, side = found
-        slot = sides.setdefault((_plain(units[i]), key), {})
+        slot = sides.setdefault((plain_value(units[i]), key), {})
         if side not in slot or order[i] > order[slot[side]]:
             slot[side] = int(i)
-        names[(_plain(units[i]), key)] = key[0]
+        names[(plain_value(units[i]), key)] = key[0]
     matched = [(k, s) for k, s in sides.items() if len(s) == 2]
     if not matched:
         return _empty_pairs()
@@ -143,7 +143,7 @@ def find_pairs(results: pd.DataFrame | None, by: str = "run_id") -> pd.DataFrame
     return _derive(out, df, std_idx, sep_idx)
 
 
-def _plain(v: Any) -> Any:
+def plain_value(v: Any) -> Any:
     """A frame value as plain Python (numpy scalars unwrapped), None for NA/NaN."""
     if isinstance(v, np.generic):
         v = v.item()
@@ -188,15 +188,15 @@ def _derive(
 
 
 def _truthy(col: pd.Series) -> np.ndarray:
-    return np.array([_plain(v) in (True, 1) for v in col.tolist()], dtype=bool)
+    return np.array([plain_value(v) in (True, 1) for v in col.tolist()], dtype=bool)
 
 
 def _side(df: pd.DataFrame, i: int) -> Side:
     def num(c: str) -> float | None:
-        v = _plain(df[c].iat[i]) if c in df.columns else None
+        v = plain_value(df[c].iat[i]) if c in df.columns else None
         return None if v is None else float(v)
 
-    medians = _plain(df["round_medians"].iat[i]) if "round_medians" in df.columns else None
+    medians = plain_value(df["round_medians"].iat[i]) if "round_medians" in df.columns else None
     return Side(
         median=float(df["median"].iat[i]),
         q1=num("q1"),

@@ -15,6 +15,7 @@ COMPARABLE = (
     "cpu_model",
     "cpu_count",
     "gpu_name",
+    "gpu_names",  # every GPU of the machine, whatever devices a run used
     "gpu_capability",
     "torch",
     "cuda",

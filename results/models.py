@@ -171,6 +171,7 @@ class Result(Base):
     compile_s: Mapped[float | None] = mapped_column(Double)  # torch.compile, not in samples
     clocks: Mapped[dict[str, Any] | None]  # SM clock statistics, throttled samples dropped
     device_facts: Mapped[dict[str, Any] | None]  # name, index, capability of its device
+    math_mode: Mapped[str | None] = mapped_column(String(32))  # e.g. float32+tf32: its roof
     activation_bytes: Mapped[int | None] = mapped_column(BigInteger)  # cost model: eager
     activation_bytes_efficient: Mapped[int | None] = mapped_column(BigInteger)  # v2 paper 5.1
     weight_bytes: Mapped[int | None] = mapped_column(BigInteger)

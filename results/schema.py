@@ -74,6 +74,7 @@ RESULT_COLUMNS: dict[str, Any] = {
     "others_cpu": "float64",
     "peak_memory": "Int64",  # bytes one call allocates above the baseline (untimed pass)
     "compile_s": "float64",  # mode = compile: torch.compile's time
+    "math_mode": "string",  # the roof that applies: float32, float32+tf32, float16, ...
     "started_at": _TS,
     "duration_s": "float64",
 }
@@ -96,4 +97,5 @@ PARAM_ORDER = (
     "memory_format",
     "threads",
     "cudnn_benchmark",
+    "mode",
 )

@@ -645,6 +645,7 @@ def _result_row(run_id: int, r: ResultRecord, s: Stats | None) -> dict[str, Any]
         "compile_s": r.compile_s,
         "clocks": r.clocks,
         "device_facts": r.device_facts,
+        "math_mode": (r.device_facts or {}).get("math_mode"),
         "activation_bytes": r.activation_bytes,
         "activation_bytes_efficient": r.activation_bytes_efficient,
         "weight_bytes": r.weight_bytes,

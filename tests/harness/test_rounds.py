@@ -151,22 +151,21 @@ def test_each_round_starts_fresh_workers(suite, store, monkeypatch):
     assert recycled == [0, n, 2 * n]  # before each round's first case
 
 
-def test_process_executor_recycles_its_worker_only_after_use():
+def test_process_executor_starts_a_fresh_worker_after_recycle():
     case = Case.make("conv", channels=4, size=4)
     config = TimingConfig(min_time=0.001, max_time=0.005, warmup_time=0.001)
-    with_env = ProcessExecutor()
+    executor = ProcessExecutor()
     try:
-        with_env.environment({"cpu"})
-        first = with_env.pids()
-        with_env.recycle()  # it only imported torch: kept
-        assert with_env.pids() == first
-        assert with_env.run_case(case, config).status == CaseStatus.OK
-        with_env.recycle()
-        assert with_env.pids() == {}
-        assert with_env.run_case(case, config).status == CaseStatus.OK
-        assert with_env.pids()["cpu"] != first["cpu"]
+        assert executor.environment({"cpu"})["torch"]
+        assert executor.pids() == {}  # the environment's own worker is gone
+        assert executor.run_case(case, config).status == CaseStatus.OK
+        first = executor.pids()
+        executor.recycle()
+        assert executor.pids() == {}
+        assert executor.run_case(case, config).status == CaseStatus.OK
+        assert executor.pids()["cpu"] != first["cpu"]
     finally:
-        with_env.close()
+        executor.close()
 
 
 def test_a_failed_round_fails_the_case_and_ends_its_rounds(suite, store, monkeypatch):
@@ -251,3 +250,18 @@ def test_suite_rounds_key_is_validated():
             source="x.toml",
             default_name="x",
         )
+
+
+def test_a_throttled_gpu_is_a_run_warning(suite, store, monkeypatch):
+    fake = FakeTimer()
+
+    def throttled(case, config):
+        record = fake(case, config)
+        dropped = 2 if case.workload == "conv" else 0
+        record.clocks = {"sm_mhz_min": 1100.0, "dropped_batches": dropped, "batches": 9}
+        return record
+
+    monkeypatch.setattr(execute, "run_case", throttled)
+    outcome = run_suite(suite, suite.cases, store, peaks=False, isolation="inline", rounds=1)
+    (warning,) = [w for w in outcome.run.warnings if w.startswith("the GPU was throttled")]
+    assert "2 case(s)" in warning and "1100.0 MHz" in warning

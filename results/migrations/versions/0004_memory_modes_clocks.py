@@ -8,7 +8,8 @@ results: ``peak_memory`` (bytes one call allocates above what was allocated befo
 measured in an untimed pass), ``compile_s`` (torch.compile's time, apart from the
 samples), ``clocks`` (SM clock statistics over the sampling and how many samples were
 dropped as throttled), ``device_facts`` (the facts of the case's own device: name, index,
-capability, ...), and the cost model's memory figures stored with the case like its MACs:
+capability, ...) with ``math_mode`` apart (which roof applies: float32+tf32 on Ampere+),
+and the cost model's memory figures stored with the case like its MACs:
 ``activation_bytes`` (eager), ``activation_bytes_efficient`` (MobileNetV2 section 5.1)
 and ``weight_bytes``. All null for older rows. Hand-written to match results.models.
 """
@@ -30,6 +31,7 @@ _COLUMNS = (
     sa.Column("compile_s", sa.Double(), nullable=True),
     sa.Column("clocks", sa.JSON(), nullable=True),
     sa.Column("device_facts", sa.JSON(), nullable=True),
+    sa.Column("math_mode", sa.String(length=32), nullable=True),
     sa.Column("activation_bytes", sa.BigInteger(), nullable=True),
     sa.Column("activation_bytes_efficient", sa.BigInteger(), nullable=True),
     sa.Column("weight_bytes", sa.BigInteger(), nullable=True),

@@ -1,0 +1,88 @@
+"""Execution modes: how a case's module is run (the ``mode`` parameter).
+
+- ``eager``: the module called as it is;
+- ``compile``: ``torch.compile(module)``; the first call compiles, and its time is stored
+  as ``compile_s``, apart from the samples. A machine whose compiler does not work (no
+  C++ compiler for inductor on CPU, no triton on CUDA) gets a skipped row saying why;
+- ``cuda_graph``: the call captured once in a CUDA graph and replayed, which removes the
+  launch overhead of every kernel; CUDA only (skipped elsewhere).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+Call = Callable[[], torch.Tensor]
+
+
+class ModeUnavailable(Exception):
+    """This machine cannot run the mode (a skipped row, not a failure)."""
+
+
+@dataclass
+class Wrapped:
+    call: Call
+    compile_s: float | None = None
+
+
+def unavailable(mode: str, device: str) -> str | None:
+    """Why ``mode`` cannot run on ``device`` at all, before anything is built."""
+    if mode == "cuda_graph" and not device.startswith("cuda"):
+        return f"mode cuda_graph needs a CUDA device (this case runs on {device})"
+    return None
+
+
+def wrap(mode: str, module: torch.nn.Module, x: torch.Tensor) -> Wrapped:
+    """The call that times ``module(x)`` in ``mode``; raises ModeUnavailable."""
+    if mode == "eager":
+        return Wrapped(lambda: module(x))
+    if mode == "compile":
+        return _compiled(module, x)
+    if mode == "cuda_graph":
+        return _graphed(module, x)
+    raise ValueError(f"unknown mode {mode!r}")
+
+
+# Errors that say the compiler toolchain is missing or broken, not that the case is wrong.
+_TOOLCHAIN = ("compiler", "triton", "cpp", "c++", "gcc", "clang", "cc1", "nvcc", "ptxas")
+
+
+def _compiled(module: torch.nn.Module, x: torch.Tensor) -> Wrapped:
+    compiled = torch.compile(module)
+    t0 = time.perf_counter()
+    try:
+        compiled(x)  # compiles; its time is not a sample
+        if x.is_cuda:
+            torch.cuda.synchronize(x.device)
+    except Exception as e:  # noqa: BLE001 - sorted below into unavailable or failed
+        text = f"{type(e).__name__}: {e}".lower()
+        if type(e).__name__ == "BackendCompilerFailed" or any(w in text for w in _TOOLCHAIN):
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ModeUnavailable(f"torch.compile does not work here: {first[:300]}") from e
+        raise
+    return Wrapped(lambda: compiled(x), time.perf_counter() - t0)
+
+
+def _graphed(module: torch.nn.Module, x: torch.Tensor) -> Wrapped:
+    if not x.is_cuda:
+        raise ModeUnavailable(f"mode cuda_graph needs a CUDA device (this case is on {x.device})")
+    # Warm up on a side stream (cuDNN autotuning, lazy allocations), as torch's docs ask.
+    side = torch.cuda.Stream(x.device)
+    side.wait_stream(torch.cuda.current_stream(x.device))
+    with torch.cuda.stream(side):
+        for _ in range(3):
+            module(x)
+    torch.cuda.current_stream(x.device).wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = module(x)  # a static output tensor, refilled by every replay
+
+    def replay() -> torch.Tensor:
+        graph.replay()
+        return out
+
+    return Wrapped(replay)
