@@ -151,4 +151,3 @@ class Meter:
         self.result = judge(
             self._before, after, threads=self._threads, cpus=len(self._cpus), gpu_others=gpu
         )
-

@@ -20,7 +20,7 @@ def capture(devices: set[str] | None = None) -> dict[str, Any]:
     """
     import torch
 
-    from harness import allocator, system
+    from harness import allocator, memory, system
 
     env: dict[str, Any] = {
         "hostname": socket.gethostname(),
@@ -39,6 +39,7 @@ def capture(devices: set[str] | None = None) -> dict[str, Any]:
         "bench_commit": git_commit(Path(__file__).resolve().parent.parent),
         "devices": sorted(devices or ()),
         "allocator": allocator.describe(),
+        "peak_memory_method": {"cpu": memory.CPU_METHOD, "cuda": memory.CUDA_METHOD},
         **system.settings(),
     }
     gpus = gpu_facts(torch)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import torch
 
-from harness import contention, modes, nvml
+from harness import contention, memory, modes, nvml
 from harness.cases import Case, described
 from harness.costmodel import cost
 from harness.devices import unavailable
@@ -37,6 +37,7 @@ class PreparedCase:
     case: Case
     call: Callable[[], torch.Tensor]
     compile_s: float | None = None  # mode = compile: the first call's time
+
 
 @contextlib.contextmanager
 def case_settings(case: Case) -> Iterator[None]:
@@ -106,6 +107,8 @@ def run_case(case: Case, config: TimingConfig) -> ResultRecord:
             others = (lambda: nvml.other_processes(index)) if gpu else None
             with contention.Meter(busy_threads(case), gpu_others=others) as meter:
                 m = measure(prepared.call, config, source)
+            # Untimed, after the sampling: what one call allocates (None: not measurable).
+            record.peak_memory = memory.peak_memory(prepared.call, case.device, p["mode"])
         if meter.result is not None:
             record.contended = meter.result.contended
             record.others_cpu = meter.result.others_cpu

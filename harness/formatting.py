@@ -43,9 +43,15 @@ def table(
     return "\n".join([line(headers), line(["-" * w for w in widths]), *map(line, rows)])
 
 
+def nbytes(value: int | None) -> str:
+    """Bytes in engineering notation: 12.8MB; '-' when unknown."""
+    return "-" if value is None else count(value) + "B"
+
+
 def results_table(results: Sequence[ResultRecord]) -> str:
     """One line per result. ``rounds``: how many, and how far apart their medians were
-    (± half their range / median); flags: noisy, contended (the machine was busy)."""
+    (± half their range / median); flags: noisy, contended (the machine was busy);
+    ``peak mem``: the bytes one call allocated above the baseline (untimed pass)."""
     rows = []
     for r in results:
         s = r.stats
@@ -65,14 +71,15 @@ def results_table(results: Sequence[ResultRecord]) -> str:
                     str(s.n),
                     count(r.macs),
                     rate,
+                    nbytes(r.peak_memory),
                 ]
             )
         else:
             why = (r.error or "").splitlines()[0] if r.error else ""
             status = f"{r.status}{busy}: {why[:60]}"
-            rows.append([r.case_id, status, "-", "-", "-", "-", count(r.macs), "-"])
+            rows.append([r.case_id, status, "-", "-", "-", "-", count(r.macs), "-", "-"])
     return table(
-        ["case", "status", "median", "IQR", "rounds", "samples", "MACs", "achieved"],
+        ["case", "status", "median", "IQR", "rounds", "samples", "MACs", "achieved", "peak mem"],
         rows,
-        right={2, 3, 4, 5, 6, 7},
+        right={2, 3, 4, 5, 6, 7, 8},
     )

@@ -23,7 +23,7 @@ from harness.cases import Case
 from harness.schedule import new_seed, round_order
 from harness.shards import assign
 from harness.suites import Suite, apply_filters, builtin_names, load_suite
-from harness.worker import Executor, Isolation, open_executor
+from harness.worker import Executor, Isolation, open_executor, sigint_ignored
 from harness.writer import Notify, ResultWriter, replay_journal, retry_budget, retrying
 from results import journal
 from results.dberrors import StoreDamaged
@@ -181,7 +181,15 @@ def run_suite(
         )
         # Nothing is measured yet: a database locked past the retry budget is an error.
         run = retrying(lambda: store.start_run(record), budget=retry_budget(), notify=notify)
-        return _run_cases(store, run, suite, cases, executor, progress, heartbeat_s, {}, notify)
+        try:
+            return _run_cases(store, run, suite, cases, executor, progress, heartbeat_s, {}, notify)
+        except KeyboardInterrupt:  # Ctrl-C before _run_cases took over: still marked
+            with sigint_ignored(), contextlib.suppress(StoreError):
+                store.finish_run(run.id, RunStatus.INTERRUPTED)
+            raise RunInterrupted(
+                f"interrupted: run {run.uid[:8]} is marked interrupted; "
+                f"`bench run --resume {run.uid[:8]}` runs it"
+            ) from None
 
 
 def start_warnings(env: dict, state: dict, rounds: int, executor: Executor) -> list[str]:
@@ -322,7 +330,7 @@ def _run_cases(
     writer = ResultWriter(store, run, notify=notify)
     count = 0
     try:
-        with Heartbeat(store, run.id, heartbeat_s):
+        with _interrupt_once(), Heartbeat(store, run.id, heartbeat_s):
             for p in range(1, passes + 1):
                 round_no = run.rounds - passes + p
                 todo = [
@@ -347,8 +355,9 @@ def _run_cases(
                     if progress:
                         progress(count, total, case, stored, round_no)
     except KeyboardInterrupt:
-        # A second Ctrl-C while marking the run would leave it "running": ignore it here.
-        with _no_interrupts(), contextlib.suppress(StoreError):
+        # A second Ctrl-C while marking the run would leave it "running": ignore it here
+        # (_interrupt_once already ignores every SIGINT after the first).
+        with sigint_ignored(), contextlib.suppress(StoreError):
             store.finish_run(
                 run.id, RunStatus.INTERRUPTED, warnings=_warnings(store, run, finished)
             )
@@ -406,12 +415,21 @@ THROTTLED_PREFIX = "the GPU was throttled:"
 
 
 @contextlib.contextmanager
-def _no_interrupts() -> Iterator[None]:
-    """SIGINT ignored for the block (main thread only: elsewhere signals cannot be set)."""
+def _interrupt_once() -> Iterator[None]:
+    """The first SIGINT interrupts the run (KeyboardInterrupt); any after it is ignored,
+    so that two quick Ctrl-Cs cannot cut short the marking of the run as interrupted."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fired = False
+
+    def handler(signum: int, frame: object) -> None:
+        nonlocal fired
+        if not fired:
+            fired = True
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
     try:
         yield
     finally:

@@ -316,4 +316,3 @@ def source_for(
     if device.startswith("mps"):
         return EventSource(MpsBackend())
     return HostSource()
-

@@ -223,7 +223,8 @@ class Worker:
         self._process = ctx.Process(
             target=serve, args=(child,), name=f"bench-worker[{device}]", daemon=True
         )
-        self._process.start()
+        with sigint_ignored():  # inherited: a Ctrl-C while it imports is the parent's
+            self._process.start()
         child.close()  # only the child holds its end: its death reads as EOF here
         self.busy = False
         self.healthy = True
@@ -281,6 +282,23 @@ class Worker:
             self._process.kill()
             self._process.join()
         self._conn.close()
+
+
+@contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored for the block (main thread only: elsewhere signals cannot be set).
+
+    Around starting a worker, the child inherits the disposition, so a Ctrl-C that
+    reaches the process group while it starts up (before ``serve`` sets it itself)
+    prints no traceback from it; the parent handles the Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # -- the worker's side ------------------------------------------------------------------

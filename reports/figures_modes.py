@@ -38,6 +38,9 @@ def mode_rows(results: pd.DataFrame) -> pd.DataFrame:
     ok = ok_results(results)
     if ok is None or len(ok) == 0 or "mode" not in ok.columns:
         return pd.DataFrame()
+    modes = {plain_value(m) or "eager" for m in ok["mode"].tolist()}
+    if len(modes) < 2:  # the common case: nothing to set side by side
+        return pd.DataFrame()
     ok = ok.reset_index(drop=True)
     others = [c for c in PARAM_COLUMNS if c != "mode" and c in ok.columns]
     groups: dict[tuple, dict[str, Any]] = {}

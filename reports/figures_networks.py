@@ -57,6 +57,11 @@ _INPUT_COLUMNS = (
     "macs",
     "parameters",
     "noisy",
+    # memory, per call (the batch included), when the frame has it: model and measurement
+    "weight_bytes",
+    "activation_bytes",
+    "activation_bytes_efficient",
+    "peak_memory",
 )
 
 

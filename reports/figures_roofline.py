@@ -1,10 +1,11 @@
 """The roofline: achieved MAC/s against arithmetic intensity (MACs per minimum byte).
 
-Intensity and work come from the cost model's ``macs`` and ``bytes`` columns; the roof
-from the device's peaks that the run measured and stored in its environment
-(``environment["peaks"][device] = {"macs_per_s", "bytes_per_s"}``). Each subplot's title
-says the peaks, or "peak not measured". Depthwise convolution sits far left, under the
-bandwidth slope: memory-bound, which is why separable convolution misses its 9×.
+Intensity and work come from the cost model's ``macs`` and ``bytes`` columns (the hover
+gives the bytes per call too); the roof from the device's peaks that the run measured and
+stored in its environment (``environment["peaks"][device] = {"macs_per_s",
+"bytes_per_s"}``). Each subplot's title says the peaks, or "peak not measured".
+Depthwise convolution sits far left, under the bandwidth slope: memory-bound, which is
+why separable convolution misses its 9×.
 
 A point above its roof means the roof was under-measured (a peak benchmark that missed
 the best kernel): those points get a black ring and say so on hover, the subplot's
@@ -44,12 +45,14 @@ _ABOVE_OUTLINE = "#000000"
 
 
 def peak_for(
-    peaks: Mapping[str, Any] | None, device: str, dtype: str | None = None
+    peaks: Mapping[str, Any] | None, device: str, mode: str | None = None
 ) -> tuple[float, float] | None:
     """(MAC/s, bytes/s) measured for ``device`` ("cuda:0" falls back to "cuda"), or None.
 
-    With ``dtype``, the matmul peak of that dtype (``macs_per_s_by_dtype``) when measured,
-    else the float32 one (``macs_per_s``).
+    ``mode`` is a result's math mode (``float32+tf32``, ``float16``, ...) or its dtype:
+    the matmul peak of that mode (``macs_per_s_by_mode``), else of its dtype
+    (``macs_per_s_by_dtype``, runs measured before roofs per math mode), else the float32
+    one (``macs_per_s``).
     """
     if not isinstance(peaks, Mapping):
         return None
@@ -57,8 +60,14 @@ def peak_for(
         p = peaks.get(name)
         if not isinstance(p, Mapping):
             continue
-        by_dtype = p.get("macs_per_s_by_dtype")
-        macs = by_dtype.get(dtype) if dtype and isinstance(by_dtype, Mapping) else None
+        macs = None
+        for table, key in (
+            ("macs_per_s_by_mode", mode),
+            ("macs_per_s_by_dtype", mode.partition("+")[0] if mode else None),
+        ):
+            found = p.get(table)
+            if macs is None and key and isinstance(found, Mapping):
+                macs = found.get(key)
         try:
             macs, bw = float(macs or p["macs_per_s"]), float(p["bytes_per_s"])
         except (KeyError, TypeError, ValueError):
@@ -102,11 +111,17 @@ def roofline_spec(results: pd.DataFrame, peaks: Mapping[str, Any] | None = None)
     if len(pts) == 0:
         return figure([], {"annotations": [note("No timed case has MACs and bytes to plot.")]})
     cols = Cols.of(
-        pts, ("intensity", "achieved", "case_id", "median", "dtype", "device", "workload")
-    )
+        pts,
+        (
+            "intensity", "achieved", "case_id", "median", "dtype", "device", "workload", "bytes",
+            "math_mode",
+        ),
+    )  # fmt: skip
     cols = Cols(dict(cols.a), len(cols))
     for c in ("device", "dtype"):
         cols.a[c] = np.array([str(v) for v in cols[c]], dtype=object)
+    cols.a["roof"] = roof_keys(cols)
+    moved = cols.floats("bytes")  # the cost model's minimum bytes per call, for the hover
     devices = sorted(cols.values("device"))
     workloads = sorted(cols.values("workload"), key=workload_rank)
     dtypes = sorted(cols.values("dtype"))
@@ -127,12 +142,13 @@ def roofline_spec(results: pd.DataFrame, peaks: Mapping[str, Any] | None = None)
         measured = any(r is not None for r in roofs.values())
         for w, idx in sorted(by_device[device], key=lambda t: workload_rank(t[0])):
             x, y = cols["intensity"][idx].astype(float), cols["achieved"][idx].astype(float)
-            custom = np.empty((len(idx), 5), dtype=object)
+            custom = np.empty((len(idx), 6), dtype=object)
             custom[:, 0] = [esc(c) for c in cols["case_id"][idx]]
             custom[:, 1] = (cols["median"][idx].astype(float) * 1e3).tolist()
-            custom[:, 2] = [esc(t) for t in cols["dtype"][idx]]
+            custom[:, 2] = [esc(t) for t in cols["roof"][idx]]  # dtype, or its math mode
             custom[:, 3] = [float(f) if np.isfinite(f) else None for f in fractions[idx]]
             custom[:, 4] = [f"<br><b>{ABOVE_ROOF}</b>" if a else "" for a in above[idx]]
+            custom[:, 5] = moved[idx].tolist()
             data.append(
                 {
                     "type": "scatter",
@@ -152,7 +168,8 @@ def roofline_spec(results: pd.DataFrame, peaks: Mapping[str, Any] | None = None)
                     "customdata": custom,
                     "hovertemplate": (
                         "<b>%{customdata[0]}</b><br>%{customdata[2]}<br>"
-                        "intensity %{x:.3g} MAC/B<br>achieved %{y:.3s}MAC/s"
+                        "intensity %{x:.3g} MAC/B<br>%{customdata[5]:.3s}B moved per call "
+                        "(model's minimum)<br>achieved %{y:.3s}MAC/s"
                         + ("<br>%{customdata[3]:.0%} of the roof" if measured else "")
                         + "%{customdata[4]}<br>median %{customdata[1]:.4g} ms<extra></extra>"
                     ),
@@ -240,19 +257,30 @@ def _rows(groups: list[tuple[str, np.ndarray]]) -> np.ndarray:
 def _device_roofs(
     cols: Cols, groups: list[tuple[str, np.ndarray]], peaks: Mapping[str, Any] | None, device: str
 ) -> dict[str, tuple[float, float] | None]:
-    """{dtype: (MAC/s, bytes/s) or None} for the dtypes the device's points ran in."""
+    """{roof: (MAC/s, bytes/s) or None} for the math modes the device's points ran in."""
     return {
-        t: peak_for(peaks, device, t)
-        for t in sorted({str(t) for t in cols["dtype"][_rows(groups)]})
+        t: peak_for(peaks, device, t) for t in sorted({str(t) for t in cols["roof"][_rows(groups)]})
     }
+
+
+def roof_keys(cols: Cols) -> np.ndarray:
+    """Each point's roof: its math mode (float32 on TF32 tensor cores is float32+tf32)
+    where the run recorded one, else its dtype."""
+    return np.array(
+        [
+            str(m) if isinstance(m, str) and m else str(t)
+            for m, t in zip(cols["math_mode"], cols["dtype"], strict=True)
+        ],
+        dtype=object,
+    )
 
 
 def _fractions(cols: Cols, roofs_of: Mapping[str, Mapping[str, Any]]) -> np.ndarray:
     """Each point's achieved MAC/s over its roof at its intensity (NaN without a roof)."""
     out = np.full(len(cols), np.nan)
     x, y = cols["intensity"].astype(float), cols["achieved"].astype(float)
-    for i, (device, dtype) in enumerate(zip(cols["device"], cols["dtype"], strict=True)):
-        roof = roofs_of.get(device, {}).get(dtype)
+    for i, (device, key) in enumerate(zip(cols["device"], cols["roof"], strict=True)):
+        roof = roofs_of.get(device, {}).get(key)
         if roof is not None:
             out[i] = y[i] / _roof(roof, x[i])
     return out
@@ -316,10 +344,11 @@ def points_above_roof(
     pts = roofline_points(results)
     if len(pts) == 0:
         return {}
-    cols = Cols.of(pts, ("intensity", "achieved", "device", "dtype"))
+    cols = Cols.of(pts, ("intensity", "achieved", "device", "dtype", "math_mode"))
     cols = Cols({**cols.a}, len(cols))
     for c in ("device", "dtype"):
         cols.a[c] = np.array([str(v) for v in cols[c]], dtype=object)
+    cols.a["roof"] = roof_keys(cols)
     groups = {d: [("", idx)] for (d,), idx in cols.groups(["device"])}
     roofs_of = {d: _device_roofs(cols, g, peaks, d) for d, g in groups.items()}
     above = _fractions(cols, roofs_of) > 1 + 1e-9

@@ -15,10 +15,18 @@ from reports.figures import (
     scaling_workloads,
     speedup_vs_theory_spec,
 )
-from reports.figures_networks import networks_spec
+from reports.figures_memory import counts, memory_rows, memory_spec
+from reports.figures_modes import mode_rows, modes_spec
+from reports.figures_networks import networks_spec, reference_point
 from reports.figures_roofline import peak_for, points_above_roof, roofline_spec
 from reports.names import trend_file
-from reports.tables import networks_table, results_table, speedup_summary
+from reports.tables import (
+    memory_table,
+    network_memory_table,
+    networks_table,
+    results_table,
+    speedup_summary,
+)
 from reports.text import as_int, as_text, fmt_duration, fmt_time, missing
 
 
@@ -206,8 +214,25 @@ def _sections(d: RunData, peaks: Mapping[str, Any] | None, nothing: str) -> str:
             _roofline_section(d.pts, peaks, nothing),
             _scaling_section(d.ok, nothing),
             _networks_section(d.ok, d.pairs, d.nets, nothing),
+            _memory_section(d.ok, nothing),
+            _modes_section(d.ok),
             h.section("results", "Results", results_table(d.res)),
         ]
+    )
+
+
+def _modes_section(ok: Cols) -> str:
+    """Eager, torch.compile and CUDA graphs side by side, where a case ran in several."""
+    rows = mode_rows(ok.frame()) if len(ok) else None
+    if rows is None or rows.empty:
+        return ""
+    intro = (
+        "The same case run eagerly, compiled with torch.compile, and captured once in a CUDA "
+        "graph and replayed: time per call (log scale), speedup over eager in the hover. "
+        "Compile time is paid once and kept apart from the samples (compile_s)."
+    )
+    return h.section(
+        "modes", "Execution modes", h.figure_block(modes_spec(rows), "fig-modes"), intro=intro
     )
 
 
@@ -220,6 +245,8 @@ def _nav(suite: str, group_page: str | None) -> list[tuple[str, str]]:
         ("#roofline", "roofline"),
         ("#batch", "batch size"),
         ("#networks", "networks"),
+        ("#memory", "memory"),
+        ("#modes", "modes"),
         ("#results", "results"),
     ]
 
@@ -296,9 +323,10 @@ def _roofline_section(pts: Cols, peaks: Mapping[str, Any] | None, nothing: str) 
             warn += h.message(
                 "Points above the measured roof: "
                 + ", ".join(f"{n} on {d}" for d, n in above.items())
-                + ". No case can beat the device's real peak, so that roof was under-measured "
-                "(the peak benchmark did not reach the best kernel for that dtype or layout). "
-                "They are ringed in black.",
+                + ". No case can beat the device's real peak: either that roof was "
+                "under-measured (the peak matmul did not reach the best kernel), or the "
+                "convolution did fewer multiplications than the direct method the MACs count "
+                "(Winograd or FFT algorithms do). They are ringed in black.",
                 kind="warn",
             )
         body = warn + h.figure_block(roofline_spec(pts, peaks), "fig-roofline")
@@ -323,7 +351,15 @@ def _networks_section(ok: Cols, pairs: Cols, rows: Cols, nothing: str) -> str:
     intro = (
         "MobileNet v1 against Conv MobileNet (v1 with every separable block replaced by a "
         "standard 3x3 conv) and MobileNet v2: images per second, MACs and parameters, and "
-        "the measured time ratio of v1 to Conv MobileNet against the ratio of their MACs."
+        "the measured time ratio of v1 to Conv MobileNet against the ratio of their MACs. "
+        "The first table sets the three side by side in memory too (Sandler et al. 2018, "
+        "MobileNetV2, section 5.1 and table 3): their weights, their activation memory as "
+        "the cost model counts it, eager (the largest set of tensors alive at one layer, "
+        "input and output) and efficient (an inverted residual streams its expanded tensor, "
+        "so only its thin bottleneck tensors are materialised), and the peak one call "
+        "allocated, measured. The efficient figure is the paper's argument: v2 needs less "
+        "than v1. Eager PyTorch materialises every expanded tensor, so the eager model ranks "
+        "them the other way; the measured peak says which of the two this device followed."
     )
     if nothing:
         body = h.message(nothing)
@@ -331,5 +367,62 @@ def _networks_section(ok: Cols, pairs: Cols, rows: Cols, nothing: str) -> str:
         body = h.message("This run timed no MobileNet.")
     else:
         spec = networks_spec(ok, pairs, rows=rows)
-        body = h.figure_block(spec, "fig-networks") + networks_table(rows)
+        alpha, resolution = reference_point(rows)
+        body = (
+            f"<h3>Memory at α = {alpha:g}, resolution {resolution:g}</h3>"
+            + network_memory_table(rows, alpha, resolution)
+            + h.figure_block(spec, "fig-networks")
+            + networks_table(rows)
+        )
     return h.section("networks", "Networks", body, intro=intro)
+
+
+_MEMORY_INTRO = (
+    "Each case's measured peak memory against the activation memory the cost model gives "
+    "it, log-log; the dashed line is y = x. Measured: the bytes one call allocated above "
+    "what was allocated before it, in an untimed pass after the sampling (CPU: c10's "
+    "allocator events, exact for tensor storage, blind to the few kilobytes oneDNN and MKL "
+    "allocate themselves; CUDA: the caching allocator's peak). The input is allocated "
+    "before the call, so it is not in the measurement; the output and every transient are: "
+    "oneDNN's reordered copies of input, weights and output, im2col columns, cuDNN "
+    "workspaces. Modelled (eager): the largest set of activations alive at one layer, "
+    "input included, weights excluded. A layer that only writes its output sits near "
+    "half the model, one that also reorders its input and output near the model or above."
+)
+
+
+def _memory_section(ok: Cols, nothing: str) -> str:
+    if nothing:
+        return h.section("memory", "Memory", h.message(nothing), intro=_MEMORY_INTRO)
+    rows = memory_rows(ok)
+    n_ok, measured, both = counts(rows)
+    if not measured:
+        body = h.message(
+            "No peak memory was measured in this run: it was stored before bench measured "
+            "peaks, or its devices' allocators keep no peak statistics (e.g. MPS)."
+        )
+    elif not both:
+        body = h.message(
+            f"{measured} of {n_ok} timed cases have a measured peak, but they are not "
+            "modelled: this run's results carry no modelled activation memory, so there is "
+            "nothing to set the measurements against. The table lists what was measured."
+        ) + memory_table(ok)
+    else:
+        left = n_ok - both
+        note = (
+            h.message(
+                f"{left} of {n_ok} timed cases are left out of the figure: no measured peak "
+                "or no model (the table marks which).",
+                kind="info",
+            )
+            if left
+            else ""
+        )
+        body = (
+            note
+            + h.figure_block(memory_spec(ok), "fig-memory")
+            + "<details><summary>every case</summary>"
+            + memory_table(ok)
+            + "</details>"
+        )
+    return h.section("memory", "Memory", body, intro=_MEMORY_INTRO)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from reports import html as h
 from reports._plot import Cols, records
+from reports.figures_memory import MEMORY_COLUMNS, fmt_bytes, memory_rows
+from reports.names import workload_rank
 from reports.text import as_float, as_int, as_text, fmt_count, fmt_ms, num_text
 
 
@@ -167,6 +170,122 @@ def networks_table(rows: Cols) -> str:
         "images / s",
     ]
     return h.table(headers, out, table_id="networks-table", numeric=headers[3:])
+
+
+NOT_MODELLED = "not modelled"
+NOT_MEASURED = "not measured"
+
+
+def _bytes_cell(v: object, absent: str) -> str:
+    f = as_float(v)
+    if f is None:
+        return h.cell(absent, sort=-1, cls="num missing")
+    return h.cell(fmt_bytes(f), sort=f, cls="num", title=f"{int(f):,} bytes")
+
+
+def _columns(rows: pd.DataFrame | Cols, names: list[str]) -> Cols:
+    """``rows`` with every column named, those it lacks all None (a run stored before the
+    memory columns were)."""
+    if not isinstance(rows, Cols):
+        return Cols.of(rows, names)
+    missing = np.full(len(rows), None, dtype=object)
+    return Cols({c: rows.a.get(c, missing) for c in names}, len(rows))
+
+
+def network_memory_table(rows: pd.DataFrame | Cols, alpha: float, resolution: float) -> str:
+    """MobileNet v1, Conv MobileNet and v2 side by side at one (α, resolution), per device,
+    dtype and batch: MACs, parameters, weights, activation memory (eager, and the v2
+    paper's efficient accounting) and the measured peak. Per call: the batch included."""
+    order = {"MobileNet v1": 0, "Conv MobileNet": 1, "MobileNet v2": 2}
+    cols = [
+        "network",
+        "setting",
+        "alpha",
+        "resolution",
+        "macs_per_image",
+        "parameters",
+        "weight_bytes",
+        "activation_bytes",
+        "activation_bytes_efficient",
+        "peak_memory",
+    ]
+    recs = [
+        r
+        for r in records(_columns(rows, cols), cols)
+        if as_float(r["alpha"]) == alpha and as_float(r["resolution"]) == resolution
+    ]
+    recs.sort(key=lambda r: (str(r["setting"]), order.get(r["network"], 9)))
+    out = []
+    for r in recs:
+        eager, peak = as_float(r["activation_bytes"]), as_float(r["peak_memory"])
+        ratio = peak / eager if peak and eager else None
+        out.append(
+            [
+                h.cell(r["network"]),
+                h.cell(as_text(r["setting"])),
+                h.cell(
+                    fmt_count(r["macs_per_image"]), sort=as_float(r["macs_per_image"]), cls="num"
+                ),
+                h.cell(fmt_count(r["parameters"]), sort=as_float(r["parameters"]), cls="num"),
+                _bytes_cell(r["weight_bytes"], NOT_MODELLED),
+                _bytes_cell(r["activation_bytes"], NOT_MODELLED),
+                _bytes_cell(r["activation_bytes_efficient"], NOT_MODELLED),
+                _bytes_cell(r["peak_memory"], NOT_MEASURED),
+                h.cell(f"{ratio:.2f}" if ratio else "", sort=ratio, cls="num"),
+            ]
+        )
+    headers = [
+        "network",
+        "device · dtype · batch",
+        "MACs / image",
+        "parameters",
+        "weights",
+        "activations, eager",
+        "activations, efficient",
+        "measured peak",
+        "measured / eager",
+    ]
+    return h.table(headers, out, table_id="network-memory-table", numeric=headers[2:])
+
+
+def memory_table(results: pd.DataFrame | Cols) -> str:
+    """Every ok case with its measured peak and modelled memory, and their ratio."""
+    rows = memory_rows(results)
+    names = ["case_id", "workload", "device", "dtype", "batch", "ratio", *MEMORY_COLUMNS]
+    recs = sorted(
+        records(rows, names),
+        key=lambda r: (workload_rank(str(r["workload"])), str(r["case_id"])),
+    )
+    out = [
+        [
+            h.cell(as_text(r["case_id"])),
+            h.cell(as_text(r["device"])),
+            h.cell(as_text(r["dtype"])),
+            h.cell(num_text(r["batch"]), cls="num"),
+            _bytes_cell(r["peak_memory"], NOT_MEASURED),
+            _bytes_cell(r["activation_bytes"], NOT_MODELLED),
+            _bytes_cell(r["activation_bytes_efficient"], NOT_MODELLED),
+            _bytes_cell(r["weight_bytes"], NOT_MODELLED),
+            h.cell(
+                f"{r['ratio']:.2f}" if as_float(r["ratio"]) else "",
+                sort=as_float(r["ratio"]),
+                cls="num",
+            ),
+        ]
+        for r in recs
+    ]
+    headers = [
+        "case",
+        "device",
+        "dtype",
+        "batch",
+        "measured peak",
+        "activations, eager",
+        "activations, efficient",
+        "weights",
+        "measured / eager",
+    ]
+    return h.table(headers, out, table_id="memory-table", numeric=headers[3:])
 
 
 _TABLE_COLUMNS = (

@@ -180,6 +180,8 @@ def _result_json(x) -> dict:
         "macs": x.macs,
         "parameters": x.parameters,
         "bytes": x.bytes,
+        **_memory_model(x),
+        "peak_memory": x.peak_memory,  # measured, untimed pass; None: not measured
         "median": s.median if s else None,
         "iqr": s.iqr if s else None,
         "mean": s.mean if s else None,
@@ -199,3 +201,22 @@ def _result_json(x) -> dict:
         "target_met": x.target_met,
         "samples": x.samples,
     }
+
+
+_MODELLED = ("activation_bytes", "activation_bytes_efficient", "weight_bytes")
+
+
+def _memory_model(x) -> dict[str, int | None]:
+    """The cost model's memory figures of a result: as stored with it, or, for a row stored
+    before they were, from its workload and parameters (no torch); None for a workload the
+    model does not know (an imported benchmark)."""
+    from harness.costmodel import cost
+
+    stored = {k: getattr(x, k, None) for k in _MODELLED}
+    if all(v is not None for v in stored.values()):
+        return stored
+    try:
+        c = cost(x.workload, x.params or {})
+    except (ValueError, KeyError, TypeError, ArithmeticError):
+        return stored
+    return {k: getattr(c, k) if stored[k] is None else stored[k] for k in _MODELLED}

@@ -566,3 +566,41 @@ def test_user_strings_are_escaped_in_figures():
     ]
     fig = speedup_vs_theory(find_pairs(results_frame(rows)))
     assert "<b>cuda&lt;b&gt;x&lt;/b&gt; · float32</b>" in {a.text for a in fig.layout.annotations}
+
+
+def test_roofline_hover_gives_the_bytes_moved_per_call(run3):
+    """Each point's hover names its minimum bytes per call (the cost model's ``bytes``),
+    in the same order as its points."""
+    fig = roofline(run3, PEAKS)
+    ok = run3[run3["status"] == "ok"]
+    for t in traces(fig, role="case"):
+        g = ok[(ok["workload"] == t.meta["workload"]) & (ok["device"] == t.meta["device"])]
+        moved = np.asarray(t.customdata, dtype=object)[:, 5].astype(float)
+        np.testing.assert_allclose(np.asarray(t.x) * moved, g["macs"].astype(float))
+        assert "%{customdata[5]:.3s}B moved per call" in t.hovertemplate
+
+
+def test_each_point_is_held_to_the_roof_of_its_math_mode():
+    """float32 convolutions on TF32 tensor cores sit under the TF32 roof, not the strict
+    float32 one: drawn under the wrong roof they would read as 'above the roof'."""
+    from reports.figures_roofline import peak_for, points_above_roof
+
+    peaks = {
+        "cuda": {
+            "macs_per_s": 30e12,
+            "macs_per_s_by_dtype": {"float32": 30e12},
+            "macs_per_s_by_mode": {"float32": 30e12, "float32+tf32": 300e12},
+            "bytes_per_s": 3e12,
+        }
+    }
+    assert peak_for(peaks, "cuda:0", "float32+tf32") == (300e12, 3e12)
+    assert peak_for(peaks, "cuda", "float32") == (30e12, 3e12)
+    old = {"cuda": {"macs_per_s": 30e12, "macs_per_s_by_dtype": {"float16": 500e12},
+                    "bytes_per_s": 3e12}}  # fmt: skip
+    assert peak_for(old, "cuda", "float16") == (500e12, 3e12)  # before roofs per mode
+    frame = results_frame(
+        [result("conv", channels=512, batch=32, device="cuda", median=2e-3)]
+    )  # ~116 TMAC/s: above strict float32, under TF32
+    assert points_above_roof(frame, peaks) == {"cuda": 1}
+    frame["math_mode"] = "float32+tf32"
+    assert points_above_roof(frame, peaks) == {"cuda": 0}

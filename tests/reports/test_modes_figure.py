@@ -32,3 +32,22 @@ def test_cases_in_several_modes_line_up_with_their_speedups():
 
 def test_no_mode_column_or_one_mode_gives_no_rows():
     assert mode_rows(results_frame([result("conv", channels=64)])).empty
+
+
+def test_a_run_page_compares_modes_only_when_a_case_ran_in_several(tmp_path):
+    from reports.site import build_site, run_file
+    from tests.reports.synthetic import runs_for
+
+    rows = [
+        result("conv", channels=64, median=4e-3, mode="eager"),
+        result("conv", channels=64, median=2e-3, mode="compile"),
+    ]
+    frame = results_frame(rows)
+    runs = runs_for(frame)
+    build_site(runs, frame, tmp_path)
+    page = (tmp_path / run_file(runs.iloc[0].to_dict())).read_text()
+    assert 'id="fig-modes"' in page and "Execution modes" in page
+    one = results_frame([result("conv", channels=64, median=4e-3, mode="eager")])
+    build_site(runs_for(one), one, tmp_path / "one")
+    page = (tmp_path / "one" / run_file(runs_for(one).iloc[0].to_dict())).read_text()
+    assert 'id="fig-modes"' not in page
