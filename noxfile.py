@@ -50,7 +50,12 @@ def gpu(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def perf(session: nox.Session) -> None:
-    """The harness's own benchmarks (pytest-benchmark); their JSON is written to perf.json."""
+    """The harness's own benchmarks (pytest-benchmark); their JSON is written to perf.json.
+
+    tests/perf/test_year_report.py writes a synthetic year of nightlies (365 runs x 684
+    cases, ~20 s) and times `bench report` on it: a full rebuild, the nightly incremental
+    build, the biggest page and peak memory (a few minutes; `-- -k year` runs only it).
+    """
     install(session)
     session.run(
         "pytest",

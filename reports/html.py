@@ -259,16 +259,19 @@ SORT_JS = """
 """
 
 
-def filter_controls(axes: dict[str, list[str]], *, preset: dict[str, str]) -> str:
-    """Selects that show only the trend lines whose case matches every chosen axis value.
+def filter_controls(
+    axes: dict[str, list[str]], *, preset: dict[str, str], required: Sequence[str] = ()
+) -> str:
+    """Selects that show only the trend lines whose case matches every chosen axis value;
+    the axes in ``required`` have no "all" choice.
 
-    Put ``filter_script`` after the figure block it acts on.
+    Put ``filter_script`` (or ``trends_script``) after the figure block it acts on.
     """
     if not axes:
         return ""
     parts = []
     for axis, values in axes.items():
-        options = ['<option value="">all</option>'] + [
+        options = ([] if axis in required else ['<option value="">all</option>']) + [
             f'<option value="{esc(v)}"{" selected" if preset.get(axis) == v else ""}>'
             f"{esc(v)}</option>"
             for v in values
@@ -310,5 +313,160 @@ FILTER_JS = """
     selects.forEach(function (s) { s.addEventListener('change', function () { apply(gd); }); });
     apply(gd);
   });
+})();
+"""
+
+
+def trends_script(config: Mapping[str, Any]) -> str:
+    """The trends page's detail figure: ``config`` (see ``TRENDS_JS``) and the script."""
+    return (
+        f'<script type="application/json" id="trend-config">{figure_json(config)}</script>'
+        f"<script>{TRENDS_JS}</script>"
+    )
+
+
+# The detail figure of a trends page. config: {figure: div id, files: {workload: {recent:
+# path, full: path or null}}, cases: the suite's number of cases, colors, verdicts: {verdict:
+# color}, plotly: Plotly's config}. The chosen workload's file (every workload's, for "all")
+# is loaded by a <script> element, which works from file:// where fetch() does not; the
+# file assigns its payload to window.benchTrendData[path]. A payload has the x axis once
+# and per case median/q1/q3 arrays (null: no point); traces are built here as
+# reports.figures_trends draws them (an IQR band and a median line per case, crosses on
+# judged runs, triangles on the first run at a new level). window.benchTrends.ready is the
+# promise of the latest drawing; window.benchFigures[figure] that of the first.
+TRENDS_JS = """
+(function () {
+  var cfg = JSON.parse(document.getElementById('trend-config').textContent);
+  var store = window.benchTrendData = window.benchTrendData || {};
+  var gd = document.getElementById(cfg.figure);
+  var selects = document.querySelectorAll('#filters select[data-axis]');
+  var wsel = document.querySelector('#filters select[data-axis=workload]');
+  var full = document.getElementById('trend-full');
+  var loads = {};
+  function load(src) {
+    if (!loads[src]) {
+      loads[src] = new Promise(function (ok, fail) {
+        var s = document.createElement('script');
+        s.src = src;
+        s.charset = 'utf-8';
+        s.onload = function () {
+          if (store[src]) ok(store[src]); else fail(new Error(src + ' holds no trend data'));
+        };
+        s.onerror = function () { delete loads[src]; fail(new Error('cannot load ' + src)); };
+        document.head.appendChild(s);
+      });
+    }
+    return loads[src];
+  }
+  function rgba(hex, a) {
+    var n = parseInt(hex.slice(1), 16);
+    return 'rgba(' + (n >> 16) + ',' + ((n >> 8) & 255) + ',' + (n & 255) + ',' + a + ')';
+  }
+  function marks(p, c, kind, meta) {
+    var ms = p.marks.filter(function (m) { return m.c === c && m.k === kind; });
+    if (!ms.length) return null;
+    var name = p.cases[c].name, change = kind === 'change';
+    var colors = ms.map(function (m) { return cfg.verdicts[m.v] || '#555'; });
+    var marker = change ? {
+      symbol: ms.map(function (m) {
+        var down = m.v === 'faster' || m.v === 'improvement';
+        return down ? 'triangle-down-open' : 'triangle-up-open';
+      }),
+      size: 15, line: {width: 2.5, color: colors}, color: colors
+    } : {symbol: 'x-thin-open', size: 16, line: {width: 3}, color: colors};
+    return {
+      type: 'scatter', mode: 'markers', showlegend: false, legendgroup: meta.case,
+      x: ms.map(function (m) { return m.x; }), y: ms.map(function (m) { return m.y; }),
+      name: name + (change ? ' level change' : ' verdict'), marker: marker,
+      customdata: ms.map(function (m) { return m.v; }),
+      hovertemplate: '<b>' + name + '</b><br>' + (change
+        ? 'level changed here (%{customdata}): first run at the new level'
+        : '%{customdata} at %{x}') + '<extra></extra>',
+      meta: {case: meta.case, params: meta.params, role: change ? 'change' : 'mark'}
+    };
+  }
+  function traces(p, offset) {
+    var out = [];
+    p.cases.forEach(function (c, i) {
+      var col = cfg.colors[(offset + i) % cfg.colors.length];
+      var x = [], m = [], lo = [], hi = [], cd = [];
+      for (var j = 0; j < p.x.length; j++) {
+        if (c.m[j] === null) continue;
+        x.push(p.x[j]); m.push(c.m[j]); lo.push(c.q1[j]); hi.push(c.q3[j]);
+        cd.push([p.hover[j], c.q1[j], c.q3[j]]);
+      }
+      var meta = {case: c.key, params: c.params};
+      out.push({
+        type: 'scatter', mode: 'lines', x: x.concat(x.slice().reverse()),
+        y: hi.concat(lo.slice().reverse()), fill: 'toself', fillcolor: rgba(col, 0.15),
+        line: {width: 0, color: col}, hoverinfo: 'skip', showlegend: false,
+        legendgroup: c.key, name: c.name + ' IQR',
+        meta: {case: c.key, params: c.params, role: 'band'}
+      });
+      out.push({
+        type: 'scatter', mode: 'lines+markers', x: x, y: m, name: c.name, legendgroup: c.key,
+        line: {color: col, width: 1.5}, marker: {size: 5}, customdata: cd,
+        hovertemplate: '<b>' + c.name + '</b><br>%{x} · %{customdata[0]}<br>median %{y:.4g} ms' +
+          ' (IQR %{customdata[1]:.4g} – %{customdata[2]:.4g})<extra></extra>',
+        meta: {case: c.key, params: c.params, role: 'median'}
+      });
+      ['recent', 'change'].forEach(function (kind) {
+        var t = marks(p, i, kind, meta);
+        if (t) out.push(t);
+      });
+    });
+    return out;
+  }
+  function layout(ps) {
+    var l = JSON.parse(JSON.stringify(ps[0].layout));
+    if (ps.length > 1) {  // several workloads: one range over all, plotly's own ticks
+      var r = ps.map(function (p) { return p.layout.yaxis.range; }).filter(Boolean);
+      if (r.length) {
+        l.yaxis.range = [Math.min.apply(null, r.map(function (x) { return x[0]; })),
+                         Math.max.apply(null, r.map(function (x) { return x[1]; }))];
+      }
+      delete l.yaxis.tickvals;
+      delete l.yaxis.ticktext;
+    }
+    return l;
+  }
+  function filter() {
+    var want = {};
+    selects.forEach(function (s) { if (s.value !== '') want[s.dataset.axis] = s.value; });
+    var shown = {};
+    var visible = gd.data.map(function (t) {
+      var p = t.meta.params || {};
+      for (var k in want) { if (p[k] !== want[k]) return false; }
+      shown[t.meta.case] = 1;
+      return true;
+    });
+    var el = document.getElementById('shown-count');
+    if (el) {
+      el.textContent = 'showing ' + Object.keys(shown).length + ' of ' + cfg.cases + ' cases';
+    }
+    return Plotly.restyle(gd, {visible: visible});
+  }
+  function render() {
+    var w = wsel ? wsel.value : '';
+    var names = w === '' ? Object.keys(cfg.files) : [w];
+    var view = full && full.checked ? 'full' : 'recent';
+    var srcs = names.map(function (n) { return cfg.files[n][view] || cfg.files[n].recent; });
+    return Promise.all(srcs.map(load)).then(function (ps) {
+      var data = [], offset = 0;
+      ps.forEach(function (p) { data = data.concat(traces(p, offset)); offset += p.cases.length; });
+      return Plotly.react(gd, data, layout(ps), cfg.plotly);
+    }).then(filter).then(function () { return gd; });
+  }
+  var bench = window.benchTrends = {render: render};
+  function redraw(all) {
+    bench.ready = (all ? render() : filter().then(function () { return gd; }));
+    bench.ready.catch(function (e) { console.error(String(e)); });
+  }
+  selects.forEach(function (s) {
+    s.addEventListener('change', function () { redraw(s === wsel); });
+  });
+  if (full) full.addEventListener('change', function () { redraw(true); });
+  redraw(true);
+  window.benchFigures[cfg.figure] = bench.ready;
 })();
 """

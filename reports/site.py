@@ -1,11 +1,22 @@
-"""The static report site: index, one page per run, one trends page per suite.
+"""The static report site: index, one page per run and per group, one trends page per suite.
 
-``build_site(runs, results, out_dir)`` takes the two frames of ``results.frames`` and
-writes ``index.html``, ``run-<uid[:12]>.html`` per run, ``trend-<suite>.html`` per suite
-and ``plotly.min.js`` (once, copied from the installed plotly package; pages load it by a
-relative path, so the site works from ``file://`` with no network). Running it again
-over the same folder updates the site in place and removes the pages of runs and suites
-that are no longer in the frames.
+``build_site(runs, results, out_dir)`` takes the runs frame of ``results.frames`` and the
+results, either as a frame or as a ``ResultSource`` that reads them on demand, and writes
+``index.html``, ``run-<uid[:12]>.html`` per run, ``group-<name>.html`` per group of runs,
+``trend-<suite>.html`` per suite with its detail files under ``data/``, and
+``plotly.min.js`` (once, copied from the installed plotly package; pages load it by a
+relative path, so the site works from ``file://`` with no network). Running it again over
+the same folder updates the site in place and removes the pages of runs and suites that
+are no longer in the frames.
+
+**Incremental.** The cost of a night's report follows what changed, not the history: a
+run page (a group page) whose run is final (all of whose runs are) is recorded in the
+site's manifest (``reports.manifest``) with a digest of what it was drawn from, and is not
+drawn again, nor its results read, while that digest and the report's version stay the
+same. The index and the trends pages change every night (new runs, new verdicts) and are
+always written. ``rebuild=True`` draws everything. Results are read in batches of runs
+(``BATCH_ROWS`` results at most, a group never split), so memory does not grow with the
+history either.
 
 Writers of one folder may run at once (two `bench report` jobs, say): every file is
 written to a temporary file of a unique name in the same folder and moved over the old
@@ -17,136 +28,312 @@ another has just written and the folder ends up as exactly one writer's site.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
-import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from reports import html as h
+from reports import site_files
 from reports._plot import Cols
 from reports.figures import ok_results
 from reports.figures_networks import network_rows
 from reports.figures_roofline import roofline_points
+from reports.manifest import NAME as MANIFEST
+from reports.manifest import Manifest, digest, report_version
 from reports.names import group_file, run_file, safe_name, trend_file
 from reports.page_index import index_page
 from reports.page_run import RunData, group_page, run_page
 from reports.page_trends import trend_page
 from reports.pairs import PARAM_COLUMNS, find_pairs, with_param_columns
 from reports.text import missing
-from results.errors import UsageError
+from reports.trends_data import DATA_DIR
 from results.schema import RUN_COLUMNS
 
-__all__ = ["build_site", "run_file", "trend_file"]
+__all__ = ["FrameSource", "ResultSource", "build_site", "run_file", "trend_file"]
 
-_PAGE_GLOBS = ("run-*.html", "trend-*.html", "group-*.html")
 # verdicts that are not worth a mark (results.compare says "same" and "incomparable")
 _NEUTRAL_VERDICTS = {"same", "incomparable", "unchanged", "no change", "ok", "none"}
 
 
-MARKER = ".bench-report"  # marks a folder as a site of ours: only then may we replace pages
+BATCH_ROWS = 25_000  # results read and drawn at once: bounds memory, keeps pandas efficient
 
 
-def _claim(out: Path) -> None:
-    """Create ``out`` or check it is ours: a site rebuild deletes stale pages in it.
+class ResultSource(Protocol):
+    """Where ``build_site`` reads results, as it needs them (``harness.cli.report`` reads
+    the store with ``results.frames``; ``FrameSource`` serves a frame held in memory)."""
 
-    The marker is the first file a writer creates in a new folder (and is created only if
-    absent, never rewritten), so a concurrent writer sees either an empty folder or one
-    with the marker: both are ours.
-    """
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: is a file, not a folder")
-    # List first, then look for the marker: a writer creates the marker before any other
-    # file, so anything listed implies a marker by the time it is looked for (checking the
-    # marker first races with a writer that creates it in between).
-    if (
-        out.is_dir()
-        and any(p.name != MARKER for p in out.iterdir())
-        and not (out / MARKER).exists()
-    ):
-        raise UsageError(
-            f"--out {out}: folder holds files that are not a bench report (no {MARKER} "
-            "marker); refusing to overwrite or delete them. Choose a new or empty folder"
-        )
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError), open(out / MARKER, "x") as f:
-            f.write("a site written by `bench report`; it rewrites this folder\n")
-    except OSError as e:
-        raise UsageError(f"--out {out}: cannot write there ({e.strerror or e})") from None
+    def results(self, run_ids: Sequence[int], columns: Sequence[str]) -> pd.DataFrame:
+        """Rows of results_frame for ``run_ids``: at least ``columns`` and the parameters."""
+        ...
+
+    def trend_points(self, run_ids: Sequence[int]) -> pd.DataFrame:
+        """Per ok result with a positive median: run_id, case_key, median, q1, q3."""
+        ...
+
+    def cases(self, run_ids: Sequence[int]) -> pd.DataFrame:
+        """One row per case key: case_key, case_id, workload and the parameters."""
+        ...
+
+    def signatures(self, run_ids: Sequence[int]) -> Mapping[int, str]:
+        """Per run, a text that changes whenever the run's results do."""
+        ...
 
 
-@contextlib.contextmanager
-def _exclusive(out: Path) -> Iterator[bool]:
-    """Hold the folder for one writer at a time; yields whether a lock is held.
+class FrameSource:
+    """A ``ResultSource`` over a results frame in memory (tests, users' own frames)."""
 
-    An exclusive ``flock`` of the marker: waits while another `bench report` writes the
-    same site. Where there is no ``flock`` (Windows, some network file systems) writers
-    overlap: each file is still replaced atomically, but stale-page removal may race.
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield False
-        return
-    try:
-        fd = os.open(out / MARKER, os.O_RDONLY)
-    except OSError as e:
-        raise UsageError(f"--out {out}: cannot open {MARKER} ({e.strerror or e})") from None
-    try:
+    def __init__(self, results: pd.DataFrame | None):
+        frame = pd.DataFrame() if results is None else results
+        if "run_id" not in frame.columns:
+            frame = frame.assign(run_id=pd.Series(dtype="int64"))
+        self.frame = with_param_columns(frame).reset_index(drop=True)
+        self._rows = _split(self.frame)
+
+    def _of(self, run_ids: Sequence[int]) -> pd.DataFrame:
+        idx = [self._rows[r] for r in run_ids if r in self._rows]
+        return self.frame.iloc[np.sort(np.concatenate(idx))] if idx else self.frame.iloc[0:0]
+
+    def results(self, run_ids: Sequence[int], columns: Sequence[str]) -> pd.DataFrame:
+        return self._of(run_ids)
+
+    def trend_points(self, run_ids: Sequence[int]) -> pd.DataFrame:
+        r = self._of(run_ids)
+        blank = pd.Series(None, index=r.index, dtype=object)
+        nums = {
+            c: pd.to_numeric(r[c] if c in r.columns else blank, errors="coerce").astype(float)
+            for c in ("median", "q1", "q3")
+        }
+        status = r["status"] if "status" in r.columns else blank
+        keep = (status == "ok").to_numpy(dtype=bool) & (nums["median"] > 0).to_numpy()
+        key = r["case_key"] if "case_key" in r.columns else blank
+        out = pd.DataFrame({"run_id": r["run_id"], "case_key": key, **nums})[keep]
+        return out.reset_index(drop=True).astype({"case_key": "category"})  # as trend_frame
+
+    def cases(self, run_ids: Sequence[int]) -> pd.DataFrame:
+        r = self._of(run_ids)
+        fields = ["case_key", "case_id", "workload", *PARAM_COLUMNS]
+        r = r.assign(**{c: None for c in fields if c not in r.columns})
+        return r.drop_duplicates("case_key", keep="last")[fields].reset_index(drop=True)
+
+    def signatures(self, run_ids: Sequence[int]) -> Mapping[int, str]:
+        r = self._of(run_ids)
+        hashes = pd.Series(_row_hashes(r), index=r.index).groupby(r["run_id"].to_numpy())
+        sums = hashes.sum()  # uint64 arithmetic wraps: an order-free digest of the rows
+        counts = hashes.size()
+        return {int(k): f"{counts[k]}:{int(sums[k])}" for k in sums.index}
+
+
+def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """A 64-bit hash of each row's values (list and dict values by their repr)."""
+    out = np.zeros(len(frame), dtype=np.uint64)
+    for name in sorted(frame.columns, key=str):
+        col = frame[name]
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:  # a file system without locks: go on without
-            yield False
-            return
-        yield True  # closing the descriptor releases the lock
-    finally:
-        os.close(fd)
+            v = pd.util.hash_pandas_object(col, index=False).to_numpy()
+        except TypeError:
+            v = pd.util.hash_pandas_object(col.map(repr), index=False).to_numpy()
+        with np.errstate(over="ignore"):
+            out = out * np.uint64(1_000_003) ^ v
+    return out
 
 
 def build_site(
     runs: pd.DataFrame,
-    results: pd.DataFrame,
+    results: pd.DataFrame | ResultSource | None,
     out_dir: Path,
     *,
     title: str = "bench",
     regression_marks: pd.DataFrame | None = None,
+    rebuild: bool = False,
 ) -> Path:
     """Write the site into ``out_dir`` (created if needed); return the path of index.html.
 
-    ``regression_marks``, when given, is a frame of (case_key, run_id, verdict); the
-    trends pages mark those points (red "slower", green "faster"; "same" and
-    "incomparable" are not marked).
+    ``results``: every result of ``runs`` as a frame, or a ``ResultSource`` to read them
+    from as needed. ``regression_marks``, when given, is a frame of (case_key, run_id,
+    verdict[, kind]); the trends pages mark those points (red "slower", green "faster";
+    "same" and "incomparable" are not marked). ``rebuild``: draw every page, even those
+    the manifest says are current.
     """
     out = Path(out_dir)
-    _claim(out)
+    site_files.claim(out)
     runs = _prepare_runs(runs)
-    results = _prepare_results(results, runs)
+    source = (
+        FrameSource(results) if results is None or isinstance(results, pd.DataFrame) else results
+    )
     marks = _prepare_marks(regression_marks)
-    with _exclusive(out) as alone:
-        index = _write_site(out, runs, results, marks, title)
+    with site_files.exclusive(out) as alone:
+        index = _write_site(out, runs, source, marks, title, rebuild)
         if alone:
-            _remove_orphaned_temporaries(out)
+            site_files.remove_orphaned_temporaries(out)
     return index
+
+
+@dataclass
+class _Page:
+    """A run or group page: which runs it shows, the digest of its inputs (None: not
+    final, so drawn every time) and, if the page on disk is current, its manifest entry."""
+
+    name: str
+    kind: str
+    run_ids: list[Any]
+    inputs: str | None
+    kept: Mapping[str, Any] | None = None
 
 
 def _write_site(
     out: Path,
     runs: pd.DataFrame,
-    results: pd.DataFrame,
+    source: ResultSource,
     marks: pd.DataFrame | None,
     title: str,
+    rebuild: bool,
 ) -> Path:
-    _write_plotly_js(out)
-    generated = f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by bench"
+    site_files.write_plotly_js(out)
+    ctx = {
+        "title": title,
+        "generated": f"generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by bench",
+    }
+    version = report_version()
+    before = Manifest(version) if rebuild else Manifest.read(out, version)
+    after = Manifest(version)
+    groups = _groups(runs)
+    ids = [int(i) for i in runs["run_id"]]
+    signatures = dict(source.signatures(ids)) if ids else {}
+    pages = _plan(out, runs, groups, signatures, before, title)
+    devices: dict[Any, list[str]] = {}
+    for page in pages.values():
+        if page.kept is not None:
+            after.record(page.name, page.kept)
+            if page.kind == "run":
+                devices[page.run_ids[0]] = list(page.kept["devices"])
+    for batch, drawn_groups in _batches(pages, runs, groups):
+        _draw_batch(out, runs, source, batch, drawn_groups, pages, groups, ctx, after, devices)
 
-    # Derived frames are computed once for all runs, then sliced per run: a pandas
+    suites = sorted({str(s) for s in runs["suite"]})
+    written = {"index.html", h.PLOTLY_JS, *pages}
+    for suite in suites:
+        suite_runs = runs[runs["suite"].astype(str) == suite]
+        suite_ids = [int(i) for i in suite_runs["run_id"]]
+        page, files = trend_page(
+            suite,
+            suite_runs,
+            source.trend_points(suite_ids),
+            source.cases(suite_ids),
+            marks,
+            ctx,
+        )
+        name = trend_file(suite)
+        site_files.write(out / name, page)
+        written.add(name)
+        if files:
+            (out / DATA_DIR).mkdir(exist_ok=True)
+        for path, text in files.items():
+            site_files.write(out / path, text)
+            written.add(path)
+
+    site_files.write(out / "index.html", index_page(runs, devices, suites, ctx, groups=groups))
+    site_files.remove_stale(out, written)
+    site_files.write(out / MANIFEST, after.to_json())
+    return out / "index.html"
+
+
+def _plan(
+    out: Path,
+    runs: pd.DataFrame,
+    groups: Mapping[str, Mapping[str, Any]],
+    signatures: Mapping[int, str],
+    before: Manifest,
+    title: str,
+) -> dict[str, _Page]:
+    """Every run and group page of the site, and whether the one on disk is current."""
+    pages: dict[str, _Page] = {}
+    run_inputs: dict[Any, str | None] = {}
+    for run in runs.to_dict("records"):
+        rid = run["run_id"]
+        group = None if missing(run.get("group")) else str(run["group"])
+        link = groups[group]["_file"] if group in groups else None
+        inputs = None
+        if not missing(run.get("status")) and str(run["status"]) != "running":
+            row = {c: run.get(c) for c in (*_RUN_COLUMNS, "_file")}
+            inputs = digest("run", title, row, signatures.get(int(rid), "0"), link)
+        run_inputs[rid] = inputs
+        pages[run["_file"]] = _Page(run["_file"], "run", [rid], inputs)
+    for name, info in groups.items():
+        members = [run_inputs[r] for r in info["run_ids"]]
+        final = all(m is not None for m in members)
+        inputs = digest("group", title, name, members) if final else None
+        pages[info["_file"]] = _Page(info["_file"], "group", list(info["run_ids"]), inputs)
+    for page in pages.values():
+        if page.inputs is not None:
+            entry = before.kept(out, page.name, page.inputs)
+            if entry is not None and (page.kind != "run" or "devices" in entry):
+                page.kept = entry
+    return pages
+
+
+def _batches(
+    pages: Mapping[str, _Page], runs: pd.DataFrame, groups: Mapping[str, Mapping[str, Any]]
+) -> Iterator[tuple[list[Any], list[str]]]:
+    """(run ids, groups whose page to draw) to read and draw together: a group's runs in
+    one batch (its page pairs cases across them), about ``BATCH_ROWS`` results a batch."""
+    size = _result_counts(runs)
+    files = dict(zip(runs["run_id"], runs["_file"], strict=True))
+    units: list[tuple[list[Any], list[str]]] = []
+    grouped: set[Any] = set()
+    for name, info in groups.items():
+        grouped.update(info["run_ids"])
+        draw_group = pages[info["_file"]].kept is None
+        need = [r for r in info["run_ids"] if draw_group or pages[files[r]].kept is None]
+        if need:
+            units.append((need, [name] if draw_group else []))
+    units += [
+        ([r], []) for r in runs["run_id"] if r not in grouped and pages[files[r]].kept is None
+    ]
+    batch: list[Any] = []
+    drawn: list[str] = []
+    rows = 0
+    for ids, names in units:
+        n = sum(size.get(r, 0) for r in ids)
+        if batch and rows + n > BATCH_ROWS:
+            yield batch, drawn
+            batch, drawn, rows = [], [], 0
+        batch += ids
+        drawn += names
+        rows += n
+    if batch:
+        yield batch, drawn
+
+
+def _result_counts(runs: pd.DataFrame) -> dict[Any, int]:
+    """Results per run, as the runs frame counts them (planned cases where it does not)."""
+    out = {}
+    for run in runs.to_dict("records"):
+        n = sum(int(run[c]) for c in ("n_ok", "n_failed", "n_skipped") if not missing(run.get(c)))
+        out[run["run_id"]] = n or (0 if missing(run.get("planned")) else int(run["planned"]))
+    return out
+
+
+def _draw_batch(
+    out: Path,
+    runs: pd.DataFrame,
+    source: ResultSource,
+    batch: list[Any],
+    drawn_groups: list[str],
+    pages: Mapping[str, _Page],
+    groups: Mapping[str, Mapping[str, Any]],
+    ctx: Mapping[str, str],
+    after: Manifest,
+    devices: dict[Any, list[str]],
+) -> None:
+    """Read the results of ``batch`` once and draw its run pages that are not current and
+    the pages of ``drawn_groups``."""
+    results = _prepare_results(source.results([int(i) for i in batch], _RESULT_COLUMNS), runs)
+    # Derived frames are computed once for the batch, then sliced per run: a pandas
     # operation costs the same on 100 rows as on 10,000.
     ok = ok_results(results)
     frames = {
@@ -158,23 +345,24 @@ def _write_site(
     }
     by_run = {k: _split(f) for k, f in frames.items()}
     arrays_ = {k: Cols.of(f) for k, f in frames.items()}
-    suites = sorted({str(s) for s in runs["suite"]})
-    written = {"index.html", h.PLOTLY_JS}
-    ctx = {"title": title, "generated": generated}
-
-    groups = _groups(runs)
-    devices_by_run: dict[Any, list[str]] = {}
-    for run in runs.to_dict("records"):
+    chosen = set(batch)
+    for run in runs[runs["run_id"].isin(chosen)].to_dict("records"):
         rid = run["run_id"]
+        page = pages[run["_file"]]
+        if page.kept is not None:
+            continue
         data = RunData(**{k: _slice(arrays_[k], by_run[k], rid) for k in frames})
-        devices_by_run[rid] = sorted({str(d) for d in data.res["device"] if not missing(d)})
-        name = run["_file"]
+        devices[rid] = sorted({str(d) for d in data.res["device"] if not missing(d)})
         group = None if missing(run.get("group")) else str(run["group"])
-        page = groups[group]["_file"] if group in groups else None
-        _write(out / name, run_page(run, data, ctx, group_page=page))
-        written.add(name)
+        link = groups[group]["_file"] if group in groups else None
+        text = run_page(run, data, ctx, group_page=link).encode("utf-8")
+        site_files.write(out / page.name, text)
+        if page.inputs is not None:
+            entry = {"kind": "run", "runs": [str(run.get("uid"))], "devices": devices[rid]}
+            after.record(page.name, {**entry, "inputs": page.inputs, "bytes": len(text)})
 
-    for group, info in groups.items():
+    for group in drawn_groups:
+        info = groups[group]
         members = results[results["run_id"].isin(info["run_ids"])]
         ok_members = ok_results(members)
         data = RunData(
@@ -184,19 +372,15 @@ def _write_site(
             pts=Cols.of(roofline_points(ok_members)),
             nets=Cols.of(network_rows(ok_members)),
         )
-        _write(out / info["_file"], group_page(group, info["runs"], data, ctx))
-        written.add(info["_file"])
-
-    for suite in suites:
-        name = trend_file(suite)
-        suite_runs = runs[runs["suite"].astype(str) == suite]
-        suite_results = results[results["run_id"].isin(suite_runs["run_id"])]
-        _write(out / name, trend_page(suite, suite_runs, suite_results, marks, ctx))
-        written.add(name)
-
-    _write(out / "index.html", index_page(runs, devices_by_run, suites, ctx, groups=groups))
-    _remove_stale(out, written)
-    return out / "index.html"
+        page = pages[info["_file"]]
+        text = group_page(group, info["runs"], data, ctx).encode("utf-8")
+        site_files.write(out / page.name, text)
+        if page.inputs is not None:
+            uids = [str(r.get("uid")) for r in info["runs"]]
+            after.record(
+                page.name,
+                {"kind": "group", "runs": uids, "inputs": page.inputs, "bytes": len(text)},
+            )
 
 
 def _groups(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
@@ -230,75 +414,6 @@ def _slice(cols: Cols, index: dict[Any, np.ndarray], run_id: Any) -> Cols:
 
 
 # ---------------------------------------------------------------- writing
-
-
-# A temporary file: ".<name>.<16 hex digits>.tmp" beside the file it will replace.
-_TEMPORARY = re.compile(r"\.(.+)\.[0-9a-f]{16}\.tmp|\.(.+)\.tmp")
-_OURS = re.compile(r"index\.html|plotly\.min\.js|(run|trend|group)-.+\.html")
-
-
-def _write(path: Path, data: str | bytes) -> None:
-    """Write ``path`` atomically: a unique temporary file in the same folder, then
-    ``os.replace``. Concurrent writers of one path each replace it whole; a failure leaves
-    the old file and no temporary behind."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    while True:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
-        try:
-            # O_EXCL: a name no other writer holds. Mode 0o666 less the umask, as
-            # Path.write_text would give (NamedTemporaryFile's 0o600 would hide the site
-            # from a web server).
-            fd = os.open(
-                tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666
-            )
-        except FileExistsError:  # pragma: no cover - 64 random bits
-            continue
-        break
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-def _write_plotly_js(out: Path) -> None:
-    src = _plotly_js_source()
-    dest = out / h.PLOTLY_JS
-    with contextlib.suppress(OSError):  # unreadable or gone: write it
-        if dest.stat().st_size == len(src) and dest.read_bytes() == src:
-            return
-    _write(dest, src)
-
-
-def _plotly_js_source() -> bytes:
-    import plotly
-
-    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    if path.is_file():
-        return path.read_bytes()
-    from plotly.offline import get_plotlyjs
-
-    return get_plotlyjs().encode("utf-8")
-
-
-def _remove_stale(out: Path, written: set[str]) -> None:
-    for pattern in _PAGE_GLOBS:
-        for p in out.glob(pattern):
-            if p.name not in written and p.is_file():
-                p.unlink(missing_ok=True)  # another writer may have removed it first
-
-
-def _remove_orphaned_temporaries(out: Path) -> None:
-    """Temporary files of writers that died (killed mid-write). Called only while the
-    folder is held: then no live writer has a temporary file here."""
-    for p in out.glob(".*.tmp"):
-        m = _TEMPORARY.fullmatch(p.name)
-        if m and _OURS.fullmatch(m.group(1) or m.group(2)) and p.is_file():
-            p.unlink(missing_ok=True)
 
 
 # ---------------------------------------------------------------- input frames
@@ -349,6 +464,27 @@ _RESULT_COLUMNS = (
     "round_spread",
     "n_samples",
     "calls_per_sample",
+    "peak_memory",
+    "compile_s",
+    "math_mode",
+    "activation_bytes",
+    "activation_bytes_efficient",
+    "weight_bytes",
+)
+_NUMBERS = (  # numeric columns, NaN where a frame lacks them
+    "median",
+    "q1",
+    "q3",
+    "iqr",
+    "macs",
+    "parameters",
+    "bytes",
+    "round_spread",
+    "peak_memory",
+    "compile_s",
+    "activation_bytes",
+    "activation_bytes_efficient",
+    "weight_bytes",
 )
 
 
@@ -361,8 +497,7 @@ def _prepare_results(results: pd.DataFrame | None, runs: pd.DataFrame) -> pd.Dat
     n = len(results)
     for c in (*_RESULT_COLUMNS, *PARAM_COLUMNS):
         if c not in results.columns:
-            nan = c in ("median", "q1", "q3", "iqr", "macs", "parameters", "bytes", "round_spread")
-            columns[c] = np.full(n, np.nan) if nan else np.full(n, None, dtype=object)
+            columns[c] = np.full(n, np.nan) if c in _NUMBERS else np.full(n, None, dtype=object)
             continue
         col = results[c]
         if c == "run_started_at":

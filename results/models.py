@@ -17,6 +17,7 @@ from sqlalchemy import (
     Dialect,
     Double,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -101,6 +102,8 @@ class Environment(Base):
 
 class Run(Base):
     __tablename__ = "runs"
+    # revision 0005: a suite's history (and one label's of it) in start order, for reports
+    __table_args__ = (Index("ix_runs_suite_label_started_at", "suite", "label", "started_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True)
@@ -133,9 +136,11 @@ class Result(Base):
     """One case of one run. Statistics are derived from ``samples`` at insert time."""
 
     __tablename__ = "results"
+    # revision 0005: one case of one run (it also serves run_id alone, which had its own)
+    __table_args__ = (Index("ix_results_run_id_case_key", "run_id", "case_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     case_key: Mapped[str] = mapped_column(String(64), index=True)
     case_id: Mapped[str] = mapped_column(Text)
     workload: Mapped[str] = mapped_column(String(64))

@@ -79,6 +79,22 @@ RESULT_COLUMNS: dict[str, Any] = {
     "duration_s": "float64",
 }
 
+# results.frames.trend_frame: the points of the trends pages, one per ok result
+TREND_COLUMNS: dict[str, Any] = {
+    "run_id": "int64",
+    "case_key": "category",  # a few hundred keys over 250,000 rows: codes, not strings
+    "median": "float64",
+    "q1": "float64",
+    "q3": "float64",
+}
+
+# results.frames.case_frame: one row per case (then one column per parameter)
+CASE_COLUMNS: dict[str, Any] = {
+    "case_key": "string",
+    "case_id": "string",
+    "workload": "string",
+}
+
 # Parameter columns in DESIGN.md 3's order; any others follow alphabetically.
 PARAM_ORDER = (
     "batch",

@@ -8,13 +8,16 @@ measured peaks in the environment. Timings follow a small roofline model, so dep
 convolution comes out memory-bound and the separable speedup falls short of theory.
 
 ``make_frames()`` makes 100 results per run (``n_runs=100`` gives 10,000 results).
-No torch, no harness: only numpy and pandas.
+No torch, no harness: only numpy and pandas. ``store_nights()`` writes a history of the
+`nightly` suite into a result store instead (its cases from ``nightly_cases()``, which
+imports harness's suite expansion and cost model: still no torch).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -555,3 +558,223 @@ def edge_frames(
     runs = runs_for(results, suite=suite)
     runs["peaks"] = [UNDER_MEASURED_PEAKS if r == a else dict(PEAKS) for r in runs["run_id"]]
     return runs, results
+
+
+# ---------------------------------------------------------------- a year in a store
+#
+# The nightly job's history as the store holds it, written through the store API: the
+# `nightly` suite's 684 cases (harness's suite expansion and cost model, no torch), one
+# run a night (or the night's shards as a group), raw samples included. Each night draws
+# from its own seeded generator, so writing nights 0..364 and then night 365 gives the
+# same database as writing 0..365 at once: an incremental report can be checked against
+# a full one.
+
+YEAR_START = datetime(2025, 1, 1, 2, 0, tzinfo=UTC)
+YEAR_GPU = {  # an H100-like roof for the timing model
+    "macs_per_s": {"float32": 2.5e13, "float16": 4.0e14, "bfloat16": 4.0e14},
+    "bytes_per_s": 3.0e12,
+    "overhead_s": 6e-6,
+}
+YEAR_ENVIRONMENT = {
+    "python": "3.11.9",
+    "hostname": "h100-01",
+    "torch": "2.5.1",
+    "gpu_name": "NVIDIA H100 80GB HBM3",
+    "cpu_model": "AMD EPYC 7R13 Processor",
+}
+
+
+@dataclass(frozen=True)
+class YearCase:
+    """One case of the synthetic nightly: identity, cost and its typical time per call."""
+
+    key: str
+    id: str
+    workload: str
+    params: dict[str, Any]
+    macs: int
+    parameters: int
+    bytes: int
+    seconds: float
+
+
+def nightly_cases(suite: str = "nightly") -> list[YearCase]:
+    """The cases of a built-in suite with their costs and a roofline time per call."""
+    from harness.costmodel import cost as model_cost  # no torch: suite expansion and costs
+    from harness.suites import load_suite
+
+    out = []
+    for case in load_suite(suite).cases:
+        c = model_cost(case.workload, case.params)
+        peak = YEAR_GPU["macs_per_s"][case.params["dtype"]]
+        compute = c.macs / (peak * (0.05 if case.workload == "depthwise" else 0.5))
+        seconds = YEAR_GPU["overhead_s"] + max(compute, c.bytes / (YEAR_GPU["bytes_per_s"] * 0.6))
+        identity = (case.key, case.id, case.workload, case.params)
+        out.append(YearCase(*identity, c.macs, c.parameters, c.bytes, seconds))
+    return out
+
+
+def year_steps(n_cases: int, year: int, seed: int = 0) -> dict[int, list[tuple[int, float]]]:
+    """Level changes: case index -> [(first night at the new level, factor)]. Six cases get
+    30% slower two nights before the end of a ``year``-night history (what the regression
+    check flags, with its change point), four 20% faster at 55% of it, three 20% slower at
+    a quarter of it."""
+    rng = np.random.default_rng([seed, 1_000_003])
+    picked = rng.choice(n_cases, size=min(13, n_cases), replace=False).tolist()
+    plan = [(year - 2, 1.3)] * 6 + [(int(year * 0.55), 0.8)] * 4 + [(year // 4, 1.2)] * 3
+    return {int(i): [step] for i, step in zip(picked, plan, strict=False)}
+
+
+def store_nights(
+    store: Any,
+    cases: list[YearCase],
+    nights: range,
+    *,
+    year: int = 365,
+    seed: int = 0,
+    samples: int = 30,
+    shards: int = 1,
+    suite: str = "nightly",
+    label: str = "nightly",
+    finished: bool = True,
+) -> list[int]:
+    """Write ``nights`` (indices into the history) of ``cases`` into ``store``; the ids of
+    the runs written. ``shards`` > 1: each night is that many runs sharing a group (cases
+    dealt round-robin). ``finished`` False: the runs stay running (a nightly in progress).
+    ``year`` places the level changes of ``year_steps``."""
+    from results.records import CaseStatus, ResultRecord, RunRecord, RunStatus
+
+    steps = year_steps(len(cases), year, seed)
+    base = np.array([c.seconds for c in cases])
+    run_ids = []
+    for night in nights:
+        rng = np.random.default_rng([seed, night])
+        started = YEAR_START + timedelta(days=night, minutes=int(rng.integers(0, 30)))
+        drift = float(rng.normal(1.0, 0.02))
+        level = base * drift * rng.lognormal(0.0, 0.02, size=len(cases))
+        for i, changes in steps.items():
+            level[i] *= np.prod([f for first, f in changes if night >= first] or [1.0])
+        draws = level[:, None] * rng.lognormal(0.0, 0.01, size=(len(cases), samples))
+        failed = rng.random(len(cases)) < 0.001
+        group = f"nightly-{started:%Y-%m-%d}" if shards > 1 else None
+        for shard in range(shards):
+            run = store.start_run(
+                RunRecord(
+                    suite=suite,
+                    suite_digest="5" * 64,
+                    environment=YEAR_ENVIRONMENT,
+                    fingerprint="h100-fp",
+                    started_at=started + timedelta(seconds=shard),
+                    label=label,
+                    commit=hashlib.sha1(f"c{night}".encode()).hexdigest(),
+                    group=group,
+                    shard=f"{shard + 1}/{shards}" if shards > 1 else None,
+                    planned=len(range(shard, len(cases), shards)),
+                    peaks={"cuda": PEAKS["cuda"]},
+                )
+            )
+            t = started
+            records = []
+            for i in range(shard, len(cases), shards):
+                c = cases[i]
+                ok = not failed[i]
+                records.append(
+                    ResultRecord(
+                        case_key=c.key,
+                        case_id=c.id,
+                        workload=c.workload,
+                        params=c.params,
+                        status=CaseStatus.OK if ok else CaseStatus.FAILED,
+                        error=None if ok else "RuntimeError: CUDA error: an illegal memory access",
+                        macs=c.macs,
+                        parameters=c.parameters,
+                        bytes=c.bytes,
+                        samples=draws[i].tolist() if ok else [],
+                        calls_per_sample=max(1, int(1e-3 / level[i])),
+                        target_met=True,
+                        started_at=t,
+                        duration_s=0.4,
+                        contended=False,
+                    )
+                )
+                t += timedelta(seconds=0.4)
+            store.add_results(run.id, records)
+            if finished:
+                store.finish_run(run.id, RunStatus.FINISHED, t)
+            run_ids.append(run.id)
+    return run_ids
+
+
+# ---------------------------------------------------------------- memory columns
+
+# Elements per image at α = 1, resolution 224 (the cost model's): activations eager and
+# efficient (the v2 paper's section 5.1 accounting). Weights: the parameters.
+NETWORK_ACTIVATIONS = {
+    ("mobilenet_v1", "separable"): (1_605_632, 1_605_632),
+    ("mobilenet_v1", "standard"): (1_605_632, 1_605_632),
+    ("mobilenet_v2", None): (2_408_448, 802_816),
+}
+# Measured peak / eager model, as harness.memory measured them on CPU (torch 2.13): a
+# bare layer allocates its output and oneDNN's reordered copies but not its input; the
+# blocks' containers keep their input alive; Conv MobileNet holds reordered weights.
+PEAK_OVER_MODEL = {
+    "conv": 1.01,
+    "depthwise": 1.0,
+    "pointwise": 0.5,
+    "separable": 1.0,
+    "separable_block": 1.5,
+    "conv_block": 1.01,
+    "inverted_residual": 1.38,
+    "mobilenet_v1": 1.5,
+    "conv_mobilenet": 5.97,
+    "mobilenet_v2": 1.21,
+}
+
+
+def with_memory(
+    results: pd.DataFrame, *, measured: bool = True, modelled: bool = True, seed: int = 0
+) -> pd.DataFrame:
+    """``results`` with the memory columns of a run that measured peaks: the model's
+    ``activation_bytes``, ``activation_bytes_efficient`` and ``weight_bytes`` (``modelled``)
+    and ``peak_memory`` on the ok rows (``measured``: the model times ``PEAK_OVER_MODEL``,
+    with 2% noise). Left out ones are missing, as in a run stored before they were."""
+    rng = np.random.default_rng(seed)
+    out = results.copy()
+    model = [_memory_model(row) for row in out.to_dict("records")]
+    eager = np.array([m[0] for m in model], dtype=float)
+    na = pd.array([None] * len(out), dtype="Int64")
+    for i, column in enumerate(("activation_bytes", "activation_bytes_efficient", "weight_bytes")):
+        values = pd.array([int(m[i]) for m in model], dtype="Int64")
+        out[column] = values if modelled else na
+    ok = (out["status"] == "ok").fillna(False).to_numpy(dtype=bool)
+    factor = np.array([PEAK_OVER_MODEL[_memory_kind(w, c)] for w, c in _kinds(out)])
+    peak = eager * factor * rng.lognormal(0.0, 0.02, size=len(out))
+    values = [int(p) if keep else None for p, keep in zip(peak, ok, strict=True)]
+    out["peak_memory"] = pd.array(values, dtype="Int64") if measured else na
+    return out
+
+
+def _kinds(results: pd.DataFrame) -> list[tuple[str, Any]]:
+    conv = results["conv"] if "conv" in results.columns else [None] * len(results)
+    return list(zip(results["workload"], conv, strict=True))
+
+
+def _memory_kind(workload: str, conv: Any) -> str:
+    return "conv_mobilenet" if workload == "mobilenet_v1" and conv == "standard" else workload
+
+
+def _memory_model(p: dict[str, Any]) -> tuple[int, int, int]:
+    """(eager activations, efficient activations, weights) in bytes, per call."""
+    db, b = DTYPE_BYTES[p["dtype"]], p["batch"]
+    weights = db * int(p["parameters"])
+    if p["workload"].startswith("mobilenet"):
+        conv = None if p["workload"] == "mobilenet_v2" else (p.get("conv") or "separable")
+        eager, efficient = NETWORK_ACTIVATIONS[(p["workload"], conv)]
+        scale = p["alpha"] ** 2 * (p["resolution"] / 224) ** 2 * b * db
+        return int(eager * scale), int(efficient * scale), weights
+    c, co, s = p["channels"], p["channels_out"], p["size"]
+    inputs, outputs = c * s * s, co * (s // p["stride"]) ** 2
+    if p["workload"] == "inverted_residual":
+        hidden = c * (p.get("expand") or 6) * s * s
+        return b * db * (inputs + 2 * hidden), b * db * (inputs + outputs), weights
+    return b * db * (inputs + outputs), b * db * (inputs + outputs), weights

@@ -466,9 +466,9 @@ def test_speedup_view_button_and_trend_filters(chromium, site):
     shown = chromium.evaluate(
         "(function(){var s=document.querySelector('select[data-axis=workload]');"
         "s.value='depthwise';s.dispatchEvent(new Event('change'));"
-        "var gd=document.getElementById('fig-trends');"
+        "return window.benchTrends.ready.then(function(gd){"  # its detail file, loaded
         "return gd.data.filter(function(t){return t.visible!==false;})"
-        ".map(function(t){return t.meta.params.workload;});})()"
+        ".map(function(t){return t.meta.params.workload;});});})()"
     )
     assert shown and set(shown) == {"depthwise"}
     assert "showing 20 of 100 cases" in chromium.evaluate(
@@ -512,3 +512,87 @@ def test_sorting_the_runs_table(chromium, site):
     )
     assert len(first) >= 2 and first == sorted(first)
     assert chromium.errors() == []
+
+
+@pytest.fixture(scope="module")
+def long_site(tmp_path_factory):
+    """Twelve nightly runs, the newest 4 drawn one point each and the older ones by week,
+    with a regression flagged on a depthwise case."""
+    from reports import page_trends
+
+    runs, results = make_frames(12, suites=("nightly",))
+    ok = results[(results["status"] == "ok") & (results["workload"] == "depthwise")]
+    key = ok["case_key"].iloc[0]
+    last = sorted(ok.loc[ok["case_key"] == key, "run_id"])[-2:]
+    marks = pd.DataFrame(
+        {
+            "case_key": [key] * 3,
+            "run_id": [last[0], last[1], last[0]],
+            "verdict": ["slower"] * 3,
+            "kind": ["recent", "recent", "change"],
+        }
+    )
+    out = tmp_path_factory.mktemp("long-site")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(page_trends, "RECENT_RUNS", 4)
+        build_site(runs, results, out, regression_marks=marks)
+    return out
+
+
+# The number of points of each case's median line in the detail figure, once drawn.
+POINTS = (
+    "window.benchTrends.ready.then(function (gd) { return gd.data.filter(function (t) {"
+    " return t.meta.role === 'median' && t.visible !== false; })"
+    ".map(function (t) { return t.x.length; }); })"
+)
+
+
+def test_trend_detail_loads_from_file_urls_weekly_and_every_run(chromium, long_site):
+    """The detail of a workload comes from data/*.js files, loaded by <script> elements
+    from a file:// page (fetch() could not), first with weekly points, then every run."""
+    chromium.load((long_site / "trend-nightly.html").as_uri())
+    rendered = dict(json.loads(chromium.evaluate(RENDERED)))
+    assert {"fig-overview", "fig-flagged", "fig-trends"} <= set(rendered)
+    assert all(n > 0 for n in rendered.values()), rendered
+    assert max(chromium.evaluate(POINTS)) == 4 + 2  # 4 runs and the 2 weeks before them
+    problems = [e for fid in rendered for e in chromium.empty_subplots(fid)]
+    full = (
+        "(function () { var c = document.getElementById('trend-full'); c.checked = true;"
+        " c.dispatchEvent(new Event('change')); return true; })()"
+    )
+    assert chromium.evaluate(full)
+    assert max(chromium.evaluate(POINTS)) == 12
+    problems += chromium.empty_subplots("fig-trends")
+    assert not problems, problems
+    loaded = chromium.evaluate(
+        "Array.from(document.querySelectorAll('script[src]'))"
+        ".map(function (s) { return s.getAttribute('src'); })"
+    )
+    assert loaded == [
+        "plotly.min.js",
+        "data/trend-nightly.conv.js",  # 100 cases: the detail opens on the first workload
+        "data/trend-nightly.conv.full.js",
+    ]
+    chromium.evaluate(  # the flagged case's workload, with its marks drawn from the file
+        "(function () { var s = document.querySelector('select[data-axis=workload]');"
+        " s.value = 'depthwise'; s.dispatchEvent(new Event('change')); return true; })()"
+    )
+    roles = chromium.evaluate(
+        "window.benchTrends.ready.then(function (gd) { return gd.data.map(function (t) {"
+        " return t.meta.role; }); })"
+    )
+    assert roles.count("change") == 1 and roles.count("mark") == 1
+    assert "showing 20 of 100 cases" in chromium.evaluate(
+        "document.getElementById('shown-count').textContent"
+    )
+    assert chromium.errors() == []
+
+
+def test_a_missing_detail_file_is_an_error_not_a_blank_figure(chromium, long_site, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(long_site, broken)
+    (broken / "data" / "trend-nightly.conv.js").unlink()
+    chromium.load((broken / "trend-nightly.html").as_uri())
+    with pytest.raises(RuntimeError):
+        chromium.evaluate(RENDERED)  # the detail figure's promise rejects
+    assert any("trend-nightly.conv.js" in e for e in chromium.errors())

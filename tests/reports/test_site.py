@@ -64,13 +64,18 @@ def test_reports_does_not_load_torch_sqlalchemy_or_harness():
 
 def test_files_written(site, frames):
     out, index = site
-    runs, _ = frames
+    runs, results = frames
     assert index == out / "index.html"
     names = {p.name for p in out.iterdir()}
-    expected = {".bench-report", "index.html", "plotly.min.js", "trend-nightly.html"}
-    expected.add("trend-smoke.html")
+    expected = {".bench-report", ".bench-manifest.json", "index.html", "plotly.min.js", "data"}
+    expected |= {"trend-nightly.html", "trend-smoke.html"}
     expected |= {f"run-{uid[:12]}.html" for uid in runs["uid"]}
     assert names == expected
+    # one detail file per suite and workload; two runs a suite: no weekly points, no .full
+    workloads = sorted(set(results["workload"]))
+    assert {p.name for p in (out / "data").iterdir()} == {
+        f"trend-{suite}.{w}.js" for suite in ("nightly", "smoke") for w in workloads
+    }
     assert run_file({"uid": runs["uid"].iloc[0]}) == f"run-{runs['uid'].iloc[0][:12]}.html"
 
 
@@ -167,6 +172,7 @@ def test_empty_database(tmp_path):
     index = build_site(runs, results, tmp_path)
     assert "No runs in the database yet" in index.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".bench-manifest.json",
         ".bench-report",
         "index.html",
         "plotly.min.js",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports import site
+from reports import site_files
 from reports.site import build_site, run_file
 
 # pyproject's pythonpath puts the repository root first on sys.path.
@@ -92,7 +92,7 @@ def test_threads_writing_one_file_all_succeed(tmp_path: Path) -> None:
     def write(text: str) -> None:
         try:
             barrier.wait(timeout=60)
-            site._write(target, text)
+            site_files.write(target, text)
         except BaseException as e:  # collected: an assertion in a thread is lost
             failures.append(e)
 
@@ -115,9 +115,9 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(
     def broken(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(site.os, "replace", broken)
+    monkeypatch.setattr(site_files.os, "replace", broken)
     with pytest.raises(OSError, match="No space left"):
-        site._write(target, "new")
+        site_files.write(target, "new")
     assert target.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index.html"]
 
@@ -148,9 +148,9 @@ def test_a_second_writer_into_a_new_folder_sees_it_as_ours(tmp_path: Path) -> No
     the marker and another writer's files in it goes ahead."""
     out = tmp_path / "new"
     out.mkdir()
-    (out / site.MARKER).write_text("already claimed\n")
+    (out / site_files.MARKER).write_text("already claimed\n")
     (out / ".index.html.0123456789abcdef.tmp").write_text("a writer mid-way")
     runs, results = make_frames(1)
     build_site(runs, results, out)
-    assert (out / site.MARKER).read_text() == "already claimed\n"
+    assert (out / site_files.MARKER).read_text() == "already claimed\n"
     assert (out / "index.html").exists()

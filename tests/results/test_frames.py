@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
 
-from results.frames import RESULT_COLUMNS, RUN_COLUMNS, results_frame, runs_frame
+from results.frames import (
+    CASE_COLUMNS,
+    RESULT_COLUMNS,
+    RUN_COLUMNS,
+    TREND_COLUMNS,
+    case_frame,
+    results_frame,
+    run_signatures,
+    runs_frame,
+    trend_frame,
+)
 from results.records import CaseStatus, RunStatus
 from results.stats import summarize
 from results.store import Store
@@ -113,3 +124,69 @@ def test_empty_database_gives_empty_frames_with_the_same_columns(db_url):
         assert str(results[name].dtype) == str(pd.Series(dtype=dtype).dtype), name
     for name, dtype in RUN_COLUMNS.items():
         assert str(runs[name].dtype) == str(pd.Series(dtype=dtype).dtype), name
+
+
+# -- what a report reads: only some columns, the trend points, the cases, signatures ------
+
+
+def test_results_frame_reads_only_the_columns_asked_for(filled):
+    store, conv, mobile = filled
+    full = results_frame(store)
+    df = results_frame(store, columns=["label", "case_key", "iqr", "rounds", "median"])
+    params = ["batch", "channels", "alpha", "resolution", "conv", "device", "dtype"]
+    expected = ["result_id", "run_id", "label", "case_key", "median", "iqr", "rounds"]
+    assert list(df.columns) == expected + params  # the ids always, in RESULT_COLUMNS order
+    for name in expected + params:
+        pd.testing.assert_series_equal(df[name], full[name], check_names=True)
+    with pytest.raises(ValueError, match="not columns of results_frame: nosuch"):
+        results_frame(store, columns=["nosuch"])
+
+
+def test_trend_frame_has_the_ok_points_only(filled):
+    store, conv, mobile = filled
+    df = trend_frame(store, [conv.id, mobile.id])
+    assert list(df.columns) == list(TREND_COLUMNS)
+    assert {n: str(t) for n, t in df.dtypes.items()} == {
+        "run_id": "int64",
+        "case_key": "category",
+        "median": "float64",
+        "q1": "float64",
+        "q3": "float64",
+    }
+    full = results_frame(store)
+    ok = full[full["status"] == "ok"]
+    got = df.sort_values("run_id").reset_index(drop=True)
+    assert list(got["case_key"].astype(str)) == list(ok["case_key"])  # failed/skipped left out
+    assert list(got["median"]) == list(ok["median"]) and list(got["q3"]) == list(ok["q3"])
+    assert trend_frame(store, [mobile.id])["run_id"].tolist() == [mobile.id]
+    assert trend_frame(store, []).empty and list(trend_frame(store, []).columns) == list(
+        TREND_COLUMNS
+    )
+
+
+def test_case_frame_has_one_row_per_case_as_its_newest_result_has_it(filled, make_result):
+    store, conv, mobile = filled
+    again = store.start_run(replace(conv, id=None, uid=None))
+    renamed = make_result(0, case_id="conv[renamed]")
+    store.add_results(again.id, [renamed])
+    df = case_frame(store, [conv.id, mobile.id, again.id])
+    assert list(df.columns[:3]) == list(CASE_COLUMNS)
+    by_key = df.set_index("case_key")
+    assert len(df) == 4 and by_key.at[renamed.case_key, "case_id"] == "conv[renamed]"
+    assert by_key.at[make_result(3).case_key, "alpha"] == 0.5
+    assert case_frame(store, [conv.id]).set_index("case_key").at[renamed.case_key, "case_id"] == (
+        make_result(0).case_id
+    )
+
+
+def test_run_signatures_change_when_results_do(filled, make_result):
+    store, conv, mobile = filled
+    first = run_signatures(store, [conv.id, mobile.id, 999])
+    assert set(first) == {conv.id, mobile.id, 999} and first[999] == "0"
+    assert first[conv.id] != first[mobile.id]
+    assert run_signatures(store, [conv.id]) == {conv.id: first[conv.id]}  # stable
+    store.add_round(mobile.id, make_result(3, workload="mobilenet_v1"))  # merged into its row
+    second = run_signatures(store, [conv.id, mobile.id])
+    assert second[conv.id] == first[conv.id] and second[mobile.id] != first[mobile.id]
+    store.delete_runs([mobile.id])
+    assert run_signatures(store, [mobile.id]) == {mobile.id: "0"}

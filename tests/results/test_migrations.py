@@ -29,14 +29,14 @@ def _config(conn, location: Path = MIGRATIONS_DIR) -> Config:
     return cfg
 
 
-def test_head_is_0004():
-    assert head_revision() == "0004"
+def test_head_is_0005():
+    assert head_revision() == "0005"
 
 
 def test_upgrade_from_empty_matches_models(db_url):
     with Store.open(db_url, create=True) as store, store.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-        assert ctx.get_current_revision() == "0004"
+        assert ctx.get_current_revision() == "0005"
         assert compare_metadata(ctx, Base.metadata) == []
         tables = set(inspect(conn).get_table_names())
     assert tables == {"alembic_version", "environments", "runs", "results"}
@@ -60,7 +60,7 @@ def test_base_schema_is_refused_by_readers_and_upgraded_by_writers(db_url):
     with pytest.raises(StoreError, match="no bench schema"):
         Store.open(db_url)
     with Store.open(db_url, create=True) as store, store.engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0004"
+        assert MigrationContext.configure(conn).get_current_revision() == "0005"
         assert store.runs() == []
 
 
@@ -75,7 +75,7 @@ def test_newer_revision_is_refused_and_file_unchanged(tmp_path):
             Store.open(url, create=create)
         assert str(err.value) == (
             f"{path}: database schema is at revision 0002_from_the_future, newer than this "
-            "bench knows (head 0004); upgrade bench"
+            "bench knows (head 0005); upgrade bench"
         )
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
@@ -113,4 +113,29 @@ def test_revision_template_renders_valid_python(tmp_path):
     source = new.read_text()
     compile(source, str(new), "exec")
     assert "revision: str = '0099'" in source and "down_revision" in source
-    assert "'0004'" in source
+    assert "'0005'" in source
+
+
+def test_0005_indexes_round_trip(db_url):
+    """0005 swaps the run_id index for (run_id, case_key) and indexes a suite's runs;
+    its downgrade restores 0004's indexes, and upgrading again matches the models."""
+
+    def indexes(conn) -> dict[str, dict[str, list[str]]]:
+        found = inspect(conn)
+        return {
+            t: {i["name"]: i["column_names"] for i in found.get_indexes(t)}
+            for t in ("runs", "results")
+        }
+
+    with Store.open(db_url, create=True) as store, store.engine.begin() as conn:
+        now = indexes(conn)
+        assert now["runs"]["ix_runs_suite_label_started_at"] == ["suite", "label", "started_at"]
+        assert now["results"]["ix_results_run_id_case_key"] == ["run_id", "case_key"]
+        assert "ix_results_run_id" not in now["results"]
+        command.downgrade(_config(conn), "0004")
+        before = indexes(conn)
+        assert before["results"]["ix_results_run_id"] == ["run_id"]
+        assert "ix_results_run_id_case_key" not in before["results"]
+        assert "ix_runs_suite_label_started_at" not in before["runs"]
+        command.upgrade(_config(conn), "head")
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

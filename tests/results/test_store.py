@@ -323,7 +323,7 @@ BAD_FILES = {
     "foreign": (_write_foreign, r"not a bench database: .*customers, invoices, items, orders"),
     "newer": (
         _write_newer,
-        r"schema is at revision 9999_future, newer than this bench knows \(head 0004\); "
+        r"schema is at revision 9999_future, newer than this bench knows \(head 0005\); "
         "upgrade bench",
     ),
 }
@@ -381,7 +381,7 @@ def test_bad_urls_are_refused():
 def test_newer_then_foreign_database_on_each_backend(db_url):
     with Store.open(db_url, create=True) as store, store.engine.begin() as conn:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0042'")
-    with pytest.raises(StoreError, match=r"revision 0042, newer .* \(head 0004\); upgrade bench"):
+    with pytest.raises(StoreError, match=r"revision 0042, newer .* \(head 0005\); upgrade bench"):
         Store.open(db_url, create=True)
 
     engine = create_engine(db_url, poolclass=NullPool)
