@@ -135,17 +135,21 @@ def trends_spec(results: pd.DataFrame, marks: pd.DataFrame | None = None) -> Spe
         )
         for kind, m in marked.get(str(key), {}).items():
             data.append(_mark_trace(kind, m, name, meta))
-    layout = {
+    layout = trend_layout(*(pts[c].astype(float) * 1e3 for c in ("median", "q1", "q3")))
+    return figure(data, layout)
+
+
+def trend_layout(*ms_values: Any) -> dict[str, Any]:
+    """The layout of a trends figure whose y values (ms) are ``ms_values``."""
+    return {
         "height": 560,
         "xaxis": axis_style(type="date", title={"text": "run start (UTC)"}),
         "yaxis": axis_style(
-            title={"text": "median per call (ms), IQR band"},
-            **log_axis(*(pts[c].astype(float) * 1e3 for c in ("median", "q1", "q3")), si=False),
+            title={"text": "median per call (ms), IQR band"}, **log_axis(*ms_values, si=False)
         ),
         "legend": {"font": {"size": 11}},
         "margin": {"l": 80, "r": 30, "t": 30, "b": 60},
     }
-    return figure(data, layout)
 
 
 def _times(values: pd.Series) -> list[str]:

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from reports import html as h
-from reports._plot import axis_style, esc, figure, log_axis
-from reports.figures_trends import FILTER_AXES, case_params
+from reports._plot import axis_style, esc, figure
+from reports.figures_trends import FILTER_AXES, case_params, trend_layout
 from reports.names import safe_name, trend_file
 
 RECENT_RUNS = 90
@@ -174,19 +174,7 @@ def payload(
             out_marks.append(
                 {"c": index[key], "x": x, "y": sig(np.array([y * 1e3]))[0], "v": verdict, "k": kind}
             )
-    layout = figure(
-        [],
-        {
-            "height": 560,
-            "xaxis": axis_style(type="date", title={"text": "run start (UTC)"}),
-            "yaxis": axis_style(
-                title={"text": "median per call (ms), IQR band"},
-                **log_axis(*(a.ravel() for a in ms.values()), si=False),
-            ),
-            "legend": {"font": {"size": 11}},
-            "margin": {"l": 80, "r": 30, "t": 30, "b": 60},
-        },
-    )["layout"]
+    layout = figure([], trend_layout(*(a.ravel() for a in ms.values())))["layout"]
     return {
         "x": v.cols.x,
         "hover": v.cols.hover,

@@ -147,18 +147,8 @@ class Store:
     @_guarded
     def start_run(self, run: RunRecord) -> RunRecord:
         """Insert ``run``; returns a copy with ``id`` and ``uid`` (kept if already set)."""
-        uid = run.uid or uuid.uuid4().hex
         with self._writer.begin() as conn:
-            env_id = _environment_id(conn, run.environment, run.fingerprint)
-            run_id = conn.execute(
-                Run.__table__.insert().values(
-                    uid=uid,
-                    status=str(run.status),
-                    environment_id=env_id,
-                    warnings=list(run.warnings),
-                    **{name: getattr(run, name) for name in _RUN_FIELDS},
-                )
-            ).inserted_primary_key[0]
+            run_id, uid = _insert_run(conn, run)
         return replace(run, id=run_id, uid=uid, counts={})
 
     @_guarded
@@ -213,18 +203,8 @@ class Store:
     @_guarded
     def import_run(self, run: RunRecord, results: list[ResultRecord]) -> RunRecord:
         """Store a finished run and all its results in one transaction: all or nothing."""
-        uid = run.uid or uuid.uuid4().hex
         with self._writer.begin() as conn:
-            env_id = _environment_id(conn, run.environment, run.fingerprint)
-            run_id = conn.execute(
-                Run.__table__.insert().values(
-                    uid=uid,
-                    status=str(run.status),
-                    environment_id=env_id,
-                    warnings=list(run.warnings),
-                    **{name: getattr(run, name) for name in _RUN_FIELDS},
-                )
-            ).inserted_primary_key[0]
+            run_id, _ = _insert_run(conn, run)
             if rows := _result_rows(run_id, results):
                 conn.execute(Result.__table__.insert(), rows)
         return self.get_run(run_id)
@@ -483,6 +463,22 @@ _ROUND_SELECT = tuple(
         "compile_s", "clocks", "device_facts",
     )
 )  # fmt: skip
+
+
+def _insert_run(conn: Connection, run: RunRecord) -> tuple[int, str]:
+    """Insert a run (and its environment, once per machine); its id and uid."""
+    uid = run.uid or uuid.uuid4().hex
+    env_id = _environment_id(conn, run.environment, run.fingerprint)
+    run_id = conn.execute(
+        Run.__table__.insert().values(
+            uid=uid,
+            status=str(run.status),
+            environment_id=env_id,
+            warnings=list(run.warnings),
+            **{name: getattr(run, name) for name in _RUN_FIELDS},
+        )
+    ).inserted_primary_key[0]
+    return run_id, uid
 
 
 def _insert_result(conn: Connection, run_id: int, result: ResultRecord) -> ResultRecord:
