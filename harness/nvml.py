@@ -123,4 +123,9 @@ def other_processes(torch_index: int) -> int:
     except Exception:  # noqa: BLE001 - unknown is not busy
         return 0
     mine = {os.getpid(), os.getppid()}
-    return sum(1 for p in procs if p.pid not in mine)
+    pids = [p.pid for p in procs]
+    if pids and not mine & set(pids):
+        # In a container NVML reports the host's pids, so ours is not recognisable; this
+        # process holds a context on the GPU, so one of the listed processes is us.
+        return len(pids) - 1
+    return sum(1 for p in pids if p not in mine)

@@ -86,10 +86,19 @@ def pytest_configure(config: pytest.Config) -> None:
             "--bench-suite needs pytest-benchmark (pip install pytest-benchmark)"
         )
     config.stash[_PLAN] = _load(suites, filters)
+    _hold_allocator_steady()
     # --bench-suite asks for timings: `addopts = --benchmark-disable` (this project's, to
     # keep unit tests fast) must not silence them; given on the command line, it does.
     if "--benchmark-disable" not in config.invocation_params.args:
         config.option.benchmark_enable = True
+
+
+def _hold_allocator_steady() -> None:
+    """As bench's workers do (harness.allocator), so that the plugin's timings are steady
+    too and its environment (and fingerprint) matches a `bench run` on this machine."""
+    from harness import allocator
+
+    allocator.hold_steady()
 
 
 def _load(refs: list[str], filters: list[str]) -> _Planned:
@@ -265,6 +274,7 @@ def bench_case(request: pytest.FixtureRequest) -> Iterator[Callable[..., Call]]:
         def make(workload: str, **params: Any) -> Call:
             case = case_from(workload, params)
             _skip_if_unavailable(case)
+            _hold_allocator_steady()
             import torch
 
             from harness.execute import case_settings

@@ -14,7 +14,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -92,9 +92,25 @@ class PlanSpec:
     device: str | None = None
     filters: tuple[str, ...] = ()
     shard: Shard | None = None
+    timing: dict[str, float] | None = None  # --min-time/--max-time, as [timing] keys
 
     def options(self) -> dict:
-        return {"device": self.device, "filters": list(self.filters)}
+        out: dict = {"device": self.device, "filters": list(self.filters)}
+        if self.timing:
+            out["timing"] = dict(self.timing)
+        return out
+
+
+def with_timing(suite: Suite, timing: dict[str, float] | None) -> Suite:
+    """``suite`` with [timing] keys overridden (the run's --min-time/--max-time)."""
+    if not timing:
+        return suite
+    from dataclasses import replace
+
+    overrides = replace(suite.timing, **timing)
+    if problem := overrides.check():
+        raise UsageError(f"--min-time/--max-time: {problem}")
+    return replace(suite, timing=overrides)
 
 
 def suite_source(ref: str) -> str:
@@ -250,9 +266,13 @@ def plan_resume(store: Store, ref: str, *, force: bool = False) -> Resumption:
         filters=list(options.get("filters") or []),
         shard=Shard.parse(run.shard) if run.shard else None,
     )
+    # Timed as it was first timed; its shard chosen from the suite's own [timing], as then.
+    suite = with_timing(suite, options.get("timing"))
     have = store.case_rounds(run.id)
     # Rounds measured while the database was away count as done: resume_run writes them.
     for number, record in journal.read(journal.journal_path(store.url, run.uid)):
+        if record.status == CaseStatus.SKIPPED:
+            continue  # a skipped case may run now, as a skipped row would
         status, n = have.get(record.case_key, (record.status, 0))
         failed = CaseStatus.FAILED if record.status == CaseStatus.FAILED else status
         have[record.case_key] = (failed, max(n, number))
@@ -437,32 +457,24 @@ def _interrupt_once() -> Iterator[None]:
 
 
 def runner_gone(run: RunRecord) -> bool:
-    """The run says running, was started on this host, and its process is gone (killed):
-    it can be resumed at once, without waiting for it to go stale. A pid that now belongs
-    to a process started after the run is someone else's (pids are reused)."""
+    """The run says running, was run on this host, and its process is gone (killed): it
+    can be resumed at once, without waiting for it to go stale. A pid that is alive but
+    is no bench process (pids are reused) counts as gone too."""
     if run.status != RunStatus.RUNNING or run.pid is None or run.host != socket.gethostname():
         return False
+    if run.pid == os.getpid():
+        return False  # this very process
     try:
         os.kill(run.pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:
         return False  # alive, someone else's
-    started = process_started_at(run.pid)
-    return started is not None and started > run.started_at + timedelta(seconds=1)
-
-
-def process_started_at(pid: int) -> datetime | None:
-    """When process ``pid`` started (Linux /proc), or None where unknown."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        with open("/proc/uptime") as f:
-            uptime = float(f.read().split()[0])
-    except (OSError, ValueError):
-        return None
-    ticks = int(stat.rpartition(")")[2].split()[19])  # field 22: starttime, clock ticks
-    age = uptime - ticks / os.sysconf("SC_CLK_TCK")
-    return datetime.now(UTC) - timedelta(seconds=age)
+        cmdline = Path(f"/proc/{run.pid}/cmdline").read_bytes()
+    except OSError:
+        return False  # alive, and nothing tells it is not a runner
+    return not any(word in cmdline for word in (b"bench", b"harness"))
 
 
 class Heartbeat:

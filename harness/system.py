@@ -47,7 +47,9 @@ def state() -> dict[str, Any]:
         load = list(os.getloadavg())
     except OSError:
         load = None
-    return {"load_average": load, "cpus": len(os.sched_getaffinity(0))}
+    from harness.contention import allowed_cpus  # sched_getaffinity, or all CPUs (macOS)
+
+    return {"load_average": load, "cpus": len(allowed_cpus())}
 
 
 def busy_warning(state: dict[str, Any]) -> str | None:

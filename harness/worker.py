@@ -175,7 +175,7 @@ class ProcessExecutor:
         self._used = True
         worker = self._worker(case.device)
         try:
-            record = worker.call("case", case, config, timeout=config.case_timeout())
+            record = worker.call("case", case, config, timeout=case_timeout(case, config))
         except WorkerTimedOut as e:
             self._drop(case.device)
             return crashed_record(case, f"case {e}; its worker was killed")
@@ -206,6 +206,15 @@ class ProcessExecutor:
         worker = self._workers.pop(device, None)
         if worker is not None:
             worker.stop()
+
+
+COMPILE_ALLOWANCE_S = 900.0  # a cold torch.compile of a network, on a busy machine
+
+
+def case_timeout(case: Case, config: TimingConfig) -> float:
+    """The case's wall-clock limit in its worker: the timing's, plus room to compile."""
+    extra = COMPILE_ALLOWANCE_S if case.params.get("mode") == "compile" else 0.0
+    return config.case_timeout() + extra
 
 
 def crashed_record(case: Case, error: str) -> ResultRecord:

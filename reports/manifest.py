@@ -35,13 +35,23 @@ NAME = ".bench-manifest.json"
 FORMAT = 1
 
 
+# The modules of `results` whose code changes what a page shows (pairing and theory,
+# pair intervals, the t quantile, the frames' columns): a change to them redraws too.
+_RESULTS_MODULES = ("pairs.py", "speedup.py", "verdicts.py", "schema.py", "stats.py")
+
+
 @functools.cache
 def report_version() -> str:
-    """A digest of what draws the pages: this package's modules and plotly's version."""
+    """A digest of what draws the pages: this package's modules, the `results` modules
+    they compute with, and plotly's version."""
     import plotly
 
+    import results
+
     h = hashlib.sha256(f"manifest {FORMAT} plotly {plotly.__version__}".encode())
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    here = sorted(Path(__file__).parent.glob("*.py"))
+    used = [Path(results.__file__).parent / name for name in _RESULTS_MODULES]
+    for path in here + used:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:20]
 

@@ -470,6 +470,7 @@ _RESULT_COLUMNS = (
     "activation_bytes",
     "activation_bytes_efficient",
     "weight_bytes",
+    "round_medians",  # list per row: pair intervals from rounds (results.speedup)
 )
 _NUMBERS = (  # numeric columns, NaN where a frame lacks them
     "median",

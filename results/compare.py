@@ -284,7 +284,9 @@ def _units(
     in_h = [rs[key] for rs in h_runs if _usable(rs.get(key))]
     if len(in_b) >= 2 and len(in_h) >= 2:
         return "run", [_level(r) for r in in_b], [_level(r) for r in in_h], in_b + in_h
-    if rb.rounds >= 2 and rh.rounds >= 2:
+    if rb.rounds >= 2 or rh.rounds >= 2:
+        # Rounds weigh alike on both sides even when only one side has several (a
+        # single-round side is one unit): raw samples are never pooled across rounds.
         return "round", rb.round_medians, rh.round_medians, [rb, rh]
     return None
 

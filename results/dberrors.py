@@ -57,14 +57,20 @@ def translate(e: BaseException, where: str) -> StoreError:
             return StoreError(f"cannot read or write {where}: I/O error ({reason})")
         if code == _CANTOPEN:
             return StoreError(f"cannot open {where} ({reason})")
+        # Anything else from SQLite ("no such table", a constraint) will not pass by
+        # retrying: a one-line error now, not five minutes of retries and a journal.
+        return StoreError(f"{where}: {reason}")
     if isinstance(e, exc.DBAPIError) and e.connection_invalidated:
         return StoreUnavailable(f"lost the connection to {where} ({reason})")
     sqlstate = getattr(orig, "sqlstate", None) or ""
-    if sqlstate.startswith(("08", "57P")) or type(orig).__name__ in (
+    connection_level = not sqlstate and type(orig).__name__ in (
         "OperationalError",
         "InterfaceError",
-    ):
-        # 08: connection exceptions; 57P: admin shutdown / cannot connect now
+    )
+    if sqlstate.startswith(("08", "57P")) or connection_level:
+        # 08: connection exceptions; 57P: admin shutdown / cannot connect now; a driver
+        # error without SQLSTATE: the server was not reached (refused, reset, timed out).
+        # A wrong password (28P01) or a missing table (42P01) is not retried.
         return StoreUnavailable(f"cannot reach {where} ({reason})")
     if sqlstate.startswith("53"):  # insufficient resources: disk full, out of memory
         return StoreError(f"{where} is out of resources ({reason})")

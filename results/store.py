@@ -180,8 +180,12 @@ class Store:
             self._require_run(conn, run_id)
             for number, record in entries:
                 have = _rounds_of(conn, run_id, record.case_key)
-                if number <= have:
-                    continue
+                if number <= have or (
+                    have
+                    and record.status != CaseStatus.OK
+                    and (_latest_row(conn, run_id, record.case_key).status != str(CaseStatus.OK))
+                ):
+                    continue  # written already (a failed round adds no round_sizes entry)
                 if have == 0:
                     _insert_result(conn, run_id, record)
                 else:
@@ -562,8 +566,13 @@ def merge_round(stored: ResultRecord, new: ResultRecord) -> ResultRecord:
     rounds_before = len(stored.round_sizes) or (1 if stored.samples else 0)
     number = rounds_before + 1
     status, error = stored.status, stored.error
-    if new.status == CaseStatus.FAILED and status == CaseStatus.OK:
-        status, error = CaseStatus.FAILED, f"round {number}: {new.error or 'failed'}"
+    if new.status != CaseStatus.OK and status == CaseStatus.OK:
+        # A later round that failed, or was skipped (its device went away), leaves the
+        # case short of its rounds: it is not the ok case it was planned as.
+        what = new.error or str(new.status)
+        if new.status == CaseStatus.SKIPPED:
+            what = f"skipped: {what}"
+        status, error = CaseStatus.FAILED, f"round {number}: {what}"
     samples, sizes = list(stored.samples), list(stored.round_sizes)
     if new.status == CaseStatus.OK and new.samples:
         samples += list(new.samples)

@@ -108,7 +108,7 @@ def run_cmd(
     cases again in fresh worker processes, in a new shuffled order (speedup partners
     side by side); a case's median is the median of its rounds' medians.
     """
-    from harness.runner import PlanSpec, Shard, plan, run_suite, suite_source
+    from harness.runner import PlanSpec, Shard, plan, run_suite, suite_source, with_timing
     from harness.suites import load_suite
     from results.errors import UsageError
 
@@ -130,14 +130,23 @@ def run_cmd(
     check_option_name("--group", group)
     if force:
         raise UsageError("--force goes with --resume")
-    s = with_times(load_suite(suite), min_time, max_time)
+    timing = {
+        key: seconds * 1000
+        for key, seconds in (("min_time_ms", min_time), ("max_time_ms", max_time))
+        if seconds is not None
+    }
     spec = PlanSpec(
         source=suite_source(suite),
         device=device,
         filters=filters,
         shard=Shard.parse(shard) if shard is not None else None,
+        timing=timing or None,
     )
-    cases = plan(s, device=device, filters=list(filters), shard=spec.shard)
+    loaded = load_suite(suite)
+    # Shards are chosen from the suite's own [timing]: every runner of a group, and any
+    # --resume later, choose alike whatever --min-time/--max-time each was given.
+    cases = plan(loaded, device=device, filters=list(filters), shard=spec.shard)
+    s = with_timing(loaded, spec.timing)
     if dry_run:
         _list_dry(cases)
         return
@@ -170,25 +179,6 @@ def run_cmd(
 def notice(message: str) -> None:
     """What the run wants the user to know as it happens (on stderr, beside progress)."""
     click.echo(f"\nbench: {message}", err=True)
-
-
-def with_times(suite, min_time: float | None, max_time: float | None):
-    """The suite with --min-time/--max-time (seconds) over its [timing] table."""
-    from dataclasses import replace
-
-    from results.errors import UsageError
-
-    if min_time is None and max_time is None:
-        return suite
-    changes = {}
-    if min_time is not None:
-        changes["min_time_ms"] = min_time * 1000
-    if max_time is not None:
-        changes["max_time_ms"] = max_time * 1000
-    timing = replace(suite.timing, **changes)
-    if problem := timing.check():
-        raise UsageError(f"--min-time/--max-time: {problem}")
-    return replace(suite, timing=timing)
 
 
 def _resume(ref: str, db: str | None, *, force: bool, isolation: str, dry_run: bool) -> None:

@@ -45,7 +45,7 @@ def register(cli: click.Group) -> None:
                     r.started_at.strftime("%Y-%m-%d %H:%M:%S"),
                     seconds(dur) if dur else "-",  # imports have no duration
                     f"{c.get('ok', 0)}/{c.get('failed', 0)}/{c.get('skipped', 0)}",
-                    r.environment.get("gpu_name") or r.environment.get("cpu_model", ""),
+                    _machine(r.environment),
                 ]
             )
         if not rows:
@@ -138,6 +138,12 @@ def register(cli: click.Group) -> None:
             click.echo(data if isinstance(data, str) else data.decode())
         else:
             click.echo(f"wrote {out}", err=True)
+
+
+def _machine(env: dict) -> str:
+    """The GPU for a run that used one (every GPU is recorded, used or not), else the CPU."""
+    used_gpu = any(str(d).startswith("cuda") for d in env.get("devices") or ())
+    return (env.get("gpu_name") if used_gpu else None) or env.get("cpu_model") or ""
 
 
 def _run_json(r, now: datetime) -> dict:

@@ -66,11 +66,19 @@ def test_a_broken_compiler_is_a_skipped_row_not_a_failure(monkeypatch) -> None:
 
         return call
 
+    from harness import modes
+
     monkeypatch.setattr(torch, "compile", broken)
-    case = Case.make("conv", channels=8, size=8, mode="compile")
-    r = execute.run_case(case, execute.TimingConfig(min_time=0.001, max_time=0.01))
+    modes.toolchain_problem.cache_clear()  # probed once per process: probe again
+    try:
+        case = Case.make("conv", channels=8, size=8, mode="compile")
+        r = execute.run_case(case, execute.TimingConfig(min_time=0.001, max_time=0.01))
+    finally:
+        modes.toolchain_problem.cache_clear()
     assert r.status == CaseStatus.SKIPPED
-    assert r.error.startswith("torch.compile does not work here: InvalidCxxCompiler")
+    assert r.error.startswith(
+        "torch.compile does not work here: BackendCompilerFailed: InvalidCxxCompiler"
+    )
 
 
 def test_a_compile_error_of_the_case_itself_is_a_failure(monkeypatch) -> None:
@@ -82,7 +90,10 @@ def test_a_compile_error_of_the_case_itself_is_a_failure(monkeypatch) -> None:
 
         return call
 
+    from harness import modes
+
     monkeypatch.setattr(torch, "compile", wrong)
+    monkeypatch.setattr(modes, "toolchain_problem", lambda device_type: None)  # it works
     case = Case.make("conv", channels=8, size=8, mode="compile")
     r = execute.run_case(case, execute.TimingConfig(min_time=0.001, max_time=0.01))
     assert r.status == CaseStatus.FAILED and "shape mismatch" in r.error

@@ -167,3 +167,15 @@ def test_a_24_case_suite_splits_12_and_12() -> None:
     )
     assert len(suite.cases) == 24
     assert [len(plan(suite, shard=Shard(i, 2))) for i in (1, 2)] == [12, 12]
+
+
+def test_timing_options_do_not_move_cases_between_shards() -> None:
+    """Shards come from the suite's own [timing]: runners of one group given different
+    --min-time/--max-time, and a later --resume, choose the same cases."""
+
+    def keys(*extra: str) -> list[str]:
+        r = CliRunner().invoke(cli, ["run", "conv", "--shard", "1/4", "--dry-run", *extra])
+        assert r.exit_code == 0, r.output
+        return [line.split()[0] for line in r.output.splitlines()[:-1]]
+
+    assert keys() == keys("--min-time", "0.05", "--max-time", "0.2")

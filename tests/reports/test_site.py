@@ -354,3 +354,15 @@ def test_an_imported_run_has_no_duration(tmp_path):
     build_site(runs, results, tmp_path)
     page = (tmp_path / run_file(runs.iloc[0].to_dict())).read_text()
     assert "0.0 s" not in page
+
+
+def test_pair_intervals_on_pages_come_from_the_rounds(tmp_path):
+    conv = result("conv", channels=64, median=2e-3)
+    sep = result("separable", channels=64, median=1e-3)
+    conv["round_medians"], sep["round_medians"] = [2e-3, 2.1e-3, 1.9e-3], [1e-3, 1.1e-3, 9e-4]
+    conv["rounds"] = sep["rounds"] = 3
+    results = results_frame([conv, sep])
+    runs = runs_for(results)
+    build_site(runs, results, tmp_path)
+    page = (tmp_path / run_file(runs.iloc[0].to_dict())).read_text()
+    assert "95% interval from rounds" in page and "interval from samples" not in page

@@ -287,12 +287,32 @@ def test_round_interval_is_a_t_interval_and_symmetric(make_result) -> None:
     assert up.change.confidence == 0.99 and up.change.spread == pytest.approx(sd)
 
 
-def test_one_round_on_a_side_falls_back_to_the_samples(make_result) -> None:
+def test_one_round_on_a_side_is_one_unit_against_the_others_rounds(make_result) -> None:
     b = rounds(make_result, 0, [1.0, 1.0, 1.0])
     h = noisy(make_result, 0, 1.3, run_id=2)
     (row,) = compare_runs([b], [h], base_fingerprint="a", head_fingerprint="a")
-    assert row.change is not None and row.change.unit == "sample"
+    assert row.change is not None and row.change.unit == "round"
+    assert (row.change.n_base, row.change.n_head) == (3, 1)
     assert row.verdict == "slower"
+
+
+def test_a_heavy_round_does_not_outweigh_the_others(make_result) -> None:
+    """Three rounds at 1.0, 1.0 and 1.3 ms, the slow one with 4x the samples (adaptive
+    stopping on a disturbed process): pooled samples would say the base is 1.3 ms and
+    an unchanged 1.0 ms head 'faster'; rounds weigh alike."""
+    rng = np.random.default_rng(7)
+    data = [
+        *lognormal(rng, 10, 0.002, 1.0),
+        *lognormal(rng, 10, 0.002, 1.0),
+        *lognormal(rng, 40, 0.002, 1.3),
+    ]
+    b = make_result(0, samples=data, round_sizes=[10, 10, 40])
+    h = noisy(make_result, 0, 1.0, run_id=2)
+    (row,) = compare_runs([b], [h], base_fingerprint="a", head_fingerprint="a")
+    assert row.verdict != "faster" and row.change.unit == "round"
+    # the level of its three rounds alike (their mean, under 5 units), not the 1.3 ms of
+    # the pooled samples' median
+    assert row.base_median == pytest.approx(1.1e-3, rel=0.01)
 
 
 def test_repeated_runs_are_the_units_of_a_group(make_result) -> None:

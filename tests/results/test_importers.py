@@ -155,8 +155,17 @@ def test_file_of_bench_plugin(pytester: pytest.Pytester) -> None:
     assert (sep.macs, sep.parameters, sep.bytes) == (c.macs, c.parameters, c.bytes)
     assert len(sep.samples) >= 10 and sep.calls_per_sample >= 1
     assert run.suite == "pytest-benchmark:tiny"
-    # bench's capture is the environment, so the fingerprint matches `bench run`'s here
-    assert run.environment["torch"] and run.fingerprint == harness_fingerprint(run.environment)
+    # bench's capture is the environment, so the fingerprint matches `bench run`'s here:
+    # the same as an environment captured in a worker (allocator held steady there too)
+    from harness.worker import ProcessExecutor
+
+    executor = ProcessExecutor()
+    try:
+        worker_env = executor.environment({"cpu"})
+    finally:
+        executor.close()
+    assert run.environment["torch"] and "NOT steady" not in run.environment["allocator"]
+    assert run.fingerprint == harness_fingerprint(worker_env)
     assert run.commit == run.environment["bench_commit"]
 
 
