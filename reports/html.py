@@ -210,7 +210,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 td.nowrap { white-space: nowrap; }
 td.status-ok, td.status-finished { color: var(--ok); }
 td.status-failed, td.status-interrupted { color: var(--bad); font-weight: 600; }
-td.status-skipped, td.status-running { color: var(--warn); }
+td.status-skipped, td.status-running, td.status-stale { color: var(--warn); }
 td.error { font-family: ui-monospace, monospace; font-size: 12px; white-space: pre-wrap;
   max-width: 40em; }
 td.noisy { color: var(--warn); }

@@ -10,7 +10,17 @@ import pandas as pd
 
 from reports import html as h
 from reports.names import trend_file
-from reports.text import as_int, as_text, fmt_duration, fmt_time, missing, plural, sort_time
+from reports.text import (
+    as_int,
+    as_text,
+    fmt_duration,
+    fmt_time,
+    missing,
+    plural,
+    shown_status,
+    sort_time,
+)
+from results.records import worst_status
 
 
 def hardware(run: Mapping[str, Any], devices: list[str]) -> str:
@@ -114,8 +124,7 @@ def _groups_section(groups: Mapping[str, Mapping[str, Any]]) -> str:
     rows = []
     for name, info in groups.items():
         members = info["runs"]
-        statuses = {as_text(r.get("status")) for r in members}
-        status = next((s for s in ("running", "interrupted") if s in statuses), "finished")
+        status = worst_status(shown_status(r) for r in members) or "finished"
         shards = sorted({as_text(r.get("shard")) for r in members if as_text(r.get("shard"))})
         counts = [sum(as_int(r.get(c)) or 0 for r in members) for c in ("n_ok", "n_failed")]
         rows.append(
@@ -147,7 +156,7 @@ def _groups_section(groups: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def _run_row(run: dict[str, Any], dev: list[str], groups: Mapping[str, Any]) -> list[str]:
-    status = as_text(run["status"])
+    status = shown_status(run)
     counts = [as_int(run.get(c)) for c in ("n_ok", "n_failed", "n_skipped")]
     group = None if missing(run.get("group")) else str(run["group"])
     rounds = as_int(run.get("rounds")) if not missing(run.get("rounds")) else 1

@@ -27,7 +27,8 @@ from reports.tables import (
     results_table,
     speedup_summary,
 )
-from reports.text import as_int, as_text, fmt_duration, fmt_time, missing
+from reports.text import as_int, as_text, fmt_duration, fmt_time, missing, shown_status
+from results.records import worst_status
 
 
 class RunData(NamedTuple):
@@ -77,7 +78,7 @@ def run_page(
         )
         + h.definition_list(
             [
-                ("status", as_text(run.get("status"))),
+                ("status", shown_status(run)),
                 ("started", fmt_time(run.get("started_at"))),
                 ("finished", fmt_time(run.get("finished_at"))),
                 ("duration", fmt_duration(run.get("duration_s"))),
@@ -97,7 +98,7 @@ def run_page(
         + h.esc(json.dumps(env, indent=2, sort_keys=True, default=str))
         + "</pre></details>"
     )
-    nothing = _nothing(d, counts, running=run.get("status") == "running")
+    nothing = _nothing(d, counts, running=shown_status(run) == "running")
     return h.page(
         title=f"{suite} run {uid12}",
         site_title=ctx["title"],
@@ -118,15 +119,14 @@ def group_page(name: str, runs: list[Mapping[str, Any]], d: RunData, ctx: Mappin
         [
             h.cell(f"run {as_text(r.get('uid'))[:12]}", href=r.get("_file")),
             h.cell(as_text(r.get("shard"))),
-            h.cell(as_text(r.get("status")), cls=f"status-{as_text(r.get('status'))}"),
+            h.cell(shown_status(r), cls=f"status-{shown_status(r)}"),
             h.cell(fmt_time(r.get("started_at"))),
             h.cell(fmt_duration(r.get("duration_s"))),
             h.cell(as_text(r.get("gpu_name")) or as_text(r.get("cpu_model"))),
         ]
         for r in runs
     ]
-    statuses = {as_text(r.get("status")) for r in runs}
-    worst = next((s for s in ("running", "interrupted") if s in statuses), "finished")
+    worst = worst_status(shown_status(r) for r in runs) or "finished"
     head = (
         f"<h1>group {h.esc(name)}</h1>"
         + h.definition_list(

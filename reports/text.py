@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -87,3 +88,10 @@ def num_text(v: Any) -> str:
     if f is None:
         return as_text(v)
     return str(int(f)) if f.is_integer() else f"{f:g}"
+
+
+def shown_status(run: Mapping[str, Any]) -> str:
+    """A run's status as `bench runs` shows it ("stale" for a silent running run); frames
+    made by hand may carry only the stored status."""
+    shown = run.get("shown_status")
+    return as_text(run.get("status") if missing(shown) else shown)

@@ -16,6 +16,7 @@ from sqlalchemy.types import NullType
 
 from results.dberrors import translate
 from results.models import Environment, Result, Run
+from results.records import stale_after
 from results.schema import (  # noqa: F401
     _TS,
     CASE_COLUMNS,
@@ -54,6 +55,7 @@ def runs_frame(store: Store, *, suite: str | None = None, label: str | None = No
             Run.status,
             _raw(Run.started_at),
             _raw(Run.finished_at),
+            _raw(Run.heartbeat_at),
             Run.commit,
             Environment.fingerprint,
             Run.group,
@@ -78,7 +80,13 @@ def runs_frame(store: Store, *, suite: str | None = None, label: str | None = No
     for column, key in _ENV_COLUMNS.items():
         df[column] = [_text(e.get(key)) if isinstance(e, dict) else None for e in envs]
     df["duration_s"] = _seconds_between(df["started_at"], df["finished_at"])
-    return _typed(df, RUN_COLUMNS)
+    df = _typed(df, RUN_COLUMNS)
+    # "stale" as `bench runs` shows it: running, but silent past the stale timeout (derived on
+    # read, never stored; see RunRecord.is_stale)
+    last = df["heartbeat_at"].fillna(df["started_at"])
+    silent = (pd.Timestamp.now(tz="UTC") - last) > pd.Timedelta(stale_after())
+    df["shown_status"] = df["status"].where(~((df["status"] == "running") & silent), "stale")
+    return df
 
 
 def results_frame(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,13 @@ class RunStatus(enum.StrEnum):
 
 STALE_AFTER_ENV = "BENCH_STALE_AFTER"
 DEFAULT_STALE_AFTER = timedelta(minutes=10)  # runners beat every ~30 s
+
+
+def worst_status(statuses: Iterable[str]) -> str | None:
+    """The status a group of runs shows: stale, running or interrupted if any run is (in
+    that order), else None (every run finished)."""
+    shown = set(statuses)
+    return next((s for s in ("stale", "running", "interrupted") if s in shown), None)
 
 
 def stale_after() -> timedelta:

@@ -15,9 +15,11 @@ RUN_COLUMNS: dict[str, Any] = {
     "uid": "string",
     "suite": "string",
     "label": "string",
-    "status": "string",
+    "status": "string",  # as stored
+    "shown_status": "string",  # the status, or "stale" for a running run gone silent
     "started_at": _TS,
     "finished_at": _TS,
+    "heartbeat_at": _TS,
     "duration_s": "float64",
     "commit": "string",
     "fingerprint": "string",

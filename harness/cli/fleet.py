@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from harness.formatting import table
-from results.records import RunRecord
+from results.records import RunRecord, worst_status
 
 
 @dataclass
@@ -33,10 +33,9 @@ class Group:
         return sorted({i for i, _ in parsed}), total
 
     def status(self, now: datetime) -> str:
-        shown = {r.shown_status(now) for r in self.runs}
-        for worst in ("stale", "running", "interrupted"):
-            if worst in shown:
-                return worst
+        worst = worst_status(r.shown_status(now) for r in self.runs)
+        if worst is not None:
+            return worst
         have, total = self.shards()
         return "partial" if total and len(have) < total else "finished"
 

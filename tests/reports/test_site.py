@@ -183,6 +183,18 @@ def test_empty_database(tmp_path):
     assert "No runs" in index.read_text()
 
 
+def test_a_stale_run_is_shown_stale_on_the_index_and_its_pages(tmp_path):
+    results = results_frame([result("conv"), result("separable")])
+    runs = runs_for(results, status="running", group="night")
+    runs["shown_status"] = "stale"
+    build_site(runs, results, tmp_path)
+    index = (tmp_path / "index.html").read_text()
+    assert index.count('class="status-stale">stale<') == 2  # the run's row and its group's
+    assert 'class="status-running"' not in index
+    page = (tmp_path / run_file(runs.iloc[0].to_dict())).read_text()
+    assert "<dd>stale</dd>" in page and "still running" not in page
+
+
 def test_run_with_only_failed_and_skipped_cases(tmp_path):
     results = results_frame(
         [

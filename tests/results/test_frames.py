@@ -76,6 +76,26 @@ def test_runs_frame(filled):
     assert list(runs_frame(store, label="base")["run_id"]) == [conv.id]
 
 
+def test_runs_frame_shows_a_silent_running_run_as_stale(db_url, make_run, monkeypatch):
+    """As `bench runs` does: the stored status stays, the shown one says the runner is gone."""
+    monkeypatch.setenv("BENCH_STALE_AFTER", "600")
+    now = datetime.now(UTC)
+    with Store.open(db_url, create=True) as store:
+        silent = store.start_run(make_run(started_at=now - timedelta(hours=2)))
+        store.heartbeat(silent.id)  # a beat now: alive after all
+        beating = store.start_run(make_run(started_at=now - timedelta(hours=3)))
+        gone = store.start_run(
+            make_run(started_at=now - timedelta(hours=1), heartbeat_at=now - timedelta(minutes=11))
+        )
+        done = store.start_run(make_run(started_at=now - timedelta(hours=4)))
+        store.finish_run(done.id, RunStatus.FINISHED, now - timedelta(hours=3, minutes=59))
+        df = runs_frame(store).set_index("run_id")
+    assert df.loc[gone.id, "status"] == "running" and df.loc[gone.id, "shown_status"] == "stale"
+    assert df.loc[silent.id, "shown_status"] == "running"
+    assert df.loc[beating.id, "shown_status"] == "stale"  # never beat, started 3 h ago
+    assert df.loc[done.id, "shown_status"] == "finished"
+
+
 def test_results_frame(filled, make_result):
     store, conv, mobile = filled
     df = results_frame(store)
