@@ -9,7 +9,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from reports._plot import (
-    Cols,
     Spec,
     as_figure,
     axis_key,
@@ -23,9 +22,8 @@ from reports._plot import (
     log_axis,
     ms,
     note,
-    ok_results,
-    varying,
 )
+from reports.cols import Cols, ok_results, varying
 from reports.names import workload_rank
 from reports.pairs import PARAM_COLUMNS
 

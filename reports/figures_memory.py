@@ -22,7 +22,6 @@ import plotly.graph_objects as go
 
 from reports._plot import (
     THEORY_COLOR,
-    Cols,
     Spec,
     as_figure,
     axis_style,
@@ -32,6 +31,7 @@ from reports._plot import (
     log_axis,
     note,
 )
+from reports.cols import Cols
 from reports.figures_networks import NETWORK_NAMES
 from reports.names import workload_rank
 

@@ -13,18 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports._plot import (
-    COLORWAY,
-    Spec,
-    axis_style,
-    describe,
-    esc,
-    figure,
-    log_axis,
-    ms,
-    ok_results,
-    varying,
-)
+from reports._plot import COLORWAY, Spec, axis_style, describe, esc, figure, log_axis, ms
+from reports.cols import ok_results, varying
 from reports.pairs import PARAM_COLUMNS, plain_value
 
 MODES = ("eager", "compile", "cuda_graph")

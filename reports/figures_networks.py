@@ -16,7 +16,6 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from reports._plot import (
-    Cols,
     Spec,
     as_figure,
     axis_key,
@@ -30,6 +29,7 @@ from reports._plot import (
     note,
     note_margin,
 )
+from reports.cols import Cols
 from reports.pairs import NETWORK_PAIR
 
 NETWORK_NAMES = {

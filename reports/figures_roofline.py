@@ -23,7 +23,6 @@ import plotly.graph_objects as go
 
 from reports._plot import (
     THEORY_COLOR,
-    Cols,
     Spec,
     as_figure,
     axis_key,
@@ -31,11 +30,11 @@ from reports._plot import (
     color,
     esc,
     figure,
-    floats,
     grid,
     log_axis,
     note,
 )
+from reports.cols import Cols, floats
 from reports.names import workload_rank
 
 _DASHES = ("solid", "dash", "dot")

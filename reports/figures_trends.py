@@ -16,20 +16,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from reports._plot import (
-    Spec,
-    arrays,
-    as_figure,
-    axis_style,
-    color,
-    esc,
-    figure,
-    fmt_value,
-    group_positions,
-    log_axis,
-    note,
-    row_at,
-)
+from reports._plot import Spec, as_figure, axis_style, color, esc, figure, fmt_value, log_axis, note
+from reports.cols import arrays, group_positions, row_at
 from reports.pairs import PARAM_COLUMNS
 
 # results.compare's verdicts ("slower", "faster"), and the plain words for them

@@ -18,128 +18,42 @@ always written. ``rebuild=True`` draws everything. Results are read in batches o
 (``BATCH_ROWS`` results at most, a group never split), so memory does not grow with the
 history either.
 
-Writers of one folder may run at once (two `bench report` jobs, say): every file is
-written to a temporary file of a unique name in the same folder and moved over the old
-one with ``os.replace``, so a reader sees the old page or the new one, never half of one;
-and the writers take turns on the folder (an exclusive ``flock`` of its ``.bench-report``
-marker, released by the kernel if a writer dies), so one writer never deletes the pages
-another has just written and the folder ends up as exactly one writer's site.
+Writers of one folder may run at once (two `bench report` jobs, say): ``reports.site_files``
+says how they share it (atomic replaces, one writer at a time).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from reports import html as h
-from reports import site_files
-from reports._plot import Cols
-from reports.figures import ok_results
+from reports import site_files, site_inputs
+from reports.cols import Cols, ok_results
 from reports.figures_networks import network_rows
 from reports.figures_roofline import roofline_points
 from reports.manifest import NAME as MANIFEST
 from reports.manifest import Manifest, digest, report_version
-from reports.names import group_file, run_file, safe_name, trend_file
+from reports.names import group_file, run_file, trend_file
 from reports.page_index import index_page
 from reports.page_run import RunData, group_page, run_page
 from reports.page_trends import trend_page
-from reports.pairs import PARAM_COLUMNS, find_pairs, with_param_columns
+from reports.pairs import find_pairs
+from reports.sources import FrameSource, ResultSource, rows_by_run
 from reports.text import missing
 from reports.trends_data import DATA_DIR
 from results.schema import RUN_COLUMNS
 
-__all__ = ["FrameSource", "ResultSource", "build_site", "run_file", "trend_file"]
-
-# verdicts that are not worth a mark (results.compare says "same" and "incomparable")
-_NEUTRAL_VERDICTS = {"same", "incomparable", "unchanged", "no change", "ok", "none"}
+__all__ = ["build_site", "run_file", "trend_file"]
 
 
 BATCH_ROWS = 25_000  # results read and drawn at once: bounds memory, keeps pandas efficient
-
-
-class ResultSource(Protocol):
-    """Where ``build_site`` reads results, as it needs them (``harness.cli.report`` reads
-    the store with ``results.frames``; ``FrameSource`` serves a frame held in memory)."""
-
-    def results(self, run_ids: Sequence[int], columns: Sequence[str]) -> pd.DataFrame:
-        """Rows of results_frame for ``run_ids``: at least ``columns`` and the parameters."""
-        ...
-
-    def trend_points(self, run_ids: Sequence[int]) -> pd.DataFrame:
-        """Per ok result with a positive median: run_id, case_key, median, q1, q3."""
-        ...
-
-    def cases(self, run_ids: Sequence[int]) -> pd.DataFrame:
-        """One row per case key: case_key, case_id, workload and the parameters."""
-        ...
-
-    def signatures(self, run_ids: Sequence[int]) -> Mapping[int, str]:
-        """Per run, a text that changes whenever the run's results do."""
-        ...
-
-
-class FrameSource:
-    """A ``ResultSource`` over a results frame in memory (tests, users' own frames)."""
-
-    def __init__(self, results: pd.DataFrame | None):
-        frame = pd.DataFrame() if results is None else results
-        if "run_id" not in frame.columns:
-            frame = frame.assign(run_id=pd.Series(dtype="int64"))
-        self.frame = with_param_columns(frame).reset_index(drop=True)
-        self._rows = _split(self.frame)
-
-    def _of(self, run_ids: Sequence[int]) -> pd.DataFrame:
-        idx = [self._rows[r] for r in run_ids if r in self._rows]
-        return self.frame.iloc[np.sort(np.concatenate(idx))] if idx else self.frame.iloc[0:0]
-
-    def results(self, run_ids: Sequence[int], columns: Sequence[str]) -> pd.DataFrame:
-        return self._of(run_ids)
-
-    def trend_points(self, run_ids: Sequence[int]) -> pd.DataFrame:
-        r = self._of(run_ids)
-        blank = pd.Series(None, index=r.index, dtype=object)
-        nums = {
-            c: pd.to_numeric(r[c] if c in r.columns else blank, errors="coerce").astype(float)
-            for c in ("median", "q1", "q3")
-        }
-        status = r["status"] if "status" in r.columns else blank
-        keep = (status == "ok").to_numpy(dtype=bool) & (nums["median"] > 0).to_numpy()
-        key = r["case_key"] if "case_key" in r.columns else blank
-        out = pd.DataFrame({"run_id": r["run_id"], "case_key": key, **nums})[keep]
-        return out.reset_index(drop=True).astype({"case_key": "category"})  # as trend_frame
-
-    def cases(self, run_ids: Sequence[int]) -> pd.DataFrame:
-        r = self._of(run_ids)
-        fields = ["case_key", "case_id", "workload", *PARAM_COLUMNS]
-        r = r.assign(**{c: None for c in fields if c not in r.columns})
-        return r.drop_duplicates("case_key", keep="last")[fields].reset_index(drop=True)
-
-    def signatures(self, run_ids: Sequence[int]) -> Mapping[int, str]:
-        r = self._of(run_ids)
-        hashes = pd.Series(_row_hashes(r), index=r.index).groupby(r["run_id"].to_numpy())
-        sums = hashes.sum()  # uint64 arithmetic wraps: an order-free digest of the rows
-        counts = hashes.size()
-        return {int(k): f"{counts[k]}:{int(sums[k])}" for k in sums.index}
-
-
-def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    """A 64-bit hash of each row's values (list and dict values by their repr)."""
-    out = np.zeros(len(frame), dtype=np.uint64)
-    for name in sorted(frame.columns, key=str):
-        col = frame[name]
-        try:
-            v = pd.util.hash_pandas_object(col, index=False).to_numpy()
-        except TypeError:
-            v = pd.util.hash_pandas_object(col.map(repr), index=False).to_numpy()
-        with np.errstate(over="ignore"):
-            out = out * np.uint64(1_000_003) ^ v
-    return out
 
 
 def build_site(
@@ -161,11 +75,11 @@ def build_site(
     """
     out = Path(out_dir)
     site_files.claim(out)
-    runs = _prepare_runs(runs)
+    runs = site_inputs.prepare_runs(runs)
     source = (
         FrameSource(results) if results is None or isinstance(results, pd.DataFrame) else results
     )
-    marks = _prepare_marks(regression_marks)
+    marks = site_inputs.prepare_marks(regression_marks)
     with site_files.exclusive(out) as alone:
         index = _write_site(out, runs, source, marks, title, rebuild)
         if alone:
@@ -259,7 +173,7 @@ def _plan(
         link = groups[group]["_file"] if group in groups else None
         inputs = None
         if not missing(run.get("status")) and str(run["status"]) != "running":
-            row = {c: run.get(c) for c in (*_RUN_COLUMNS, "_file")}
+            row = {c: run.get(c) for c in (*RUN_COLUMNS, "_file")}
             inputs = digest("run", title, row, signatures.get(int(rid), "0"), link)
         run_inputs[rid] = inputs
         pages[run["_file"]] = _Page(run["_file"], "run", [rid], inputs)
@@ -332,7 +246,9 @@ def _draw_batch(
 ) -> None:
     """Read the results of ``batch`` once and draw its run pages that are not current and
     the pages of ``drawn_groups``."""
-    results = _prepare_results(source.results([int(i) for i in batch], _RESULT_COLUMNS), runs)
+    results = site_inputs.prepare_results(
+        source.results([int(i) for i in batch], site_inputs.RESULT_COLUMNS), runs
+    )
     # Derived frames are computed once for the batch, then sliced per run: a pandas
     # operation costs the same on 100 rows as on 10,000.
     ok = ok_results(results)
@@ -343,7 +259,7 @@ def _draw_batch(
         "pts": roofline_points(ok),
         "nets": network_rows(ok),
     }
-    by_run = {k: _split(f) for k, f in frames.items()}
+    by_run = {k: rows_by_run(f) for k, f in frames.items()}
     arrays_ = {k: Cols.of(f) for k, f in frames.items()}
     chosen = set(batch)
     for run in runs[runs["run_id"].isin(chosen)].to_dict("records"):
@@ -402,145 +318,6 @@ def _groups(runs: pd.DataFrame) -> dict[str, dict[str, Any]]:
     return dict(sorted(out.items(), key=lambda kv: kv[1]["started_at"], reverse=True))
 
 
-def _split(frame: pd.DataFrame) -> dict[Any, np.ndarray]:
-    if frame is None or len(frame) == 0 or "run_id" not in frame.columns:
-        return {}
-    return frame.groupby("run_id", sort=False).indices
-
-
 def _slice(cols: Cols, index: dict[Any, np.ndarray], run_id: Any) -> Cols:
     idx = index.get(run_id)
     return cols.take(idx if idx is not None else np.empty(0, dtype=np.intp))
-
-
-# ---------------------------------------------------------------- writing
-
-
-# ---------------------------------------------------------------- input frames
-
-
-_RUN_COLUMNS = tuple(RUN_COLUMNS)
-
-
-def _prepare_runs(runs: pd.DataFrame | None) -> pd.DataFrame:
-    runs = pd.DataFrame(columns=list(_RUN_COLUMNS)) if runs is None else runs.copy()
-    for c in _RUN_COLUMNS:
-        if c not in runs.columns:
-            runs[c] = None
-    runs["suite"] = runs["suite"].map(lambda s: "(no suite)" if missing(s) else str(s))
-    runs["started_at"] = pd.to_datetime(runs["started_at"], utc=True, errors="coerce")
-    runs["finished_at"] = pd.to_datetime(runs["finished_at"], utc=True, errors="coerce")
-    runs = runs.sort_values("started_at", ascending=False, na_position="last", kind="stable")
-    files = [run_file(r) for r in runs[["uid", "run_id"]].to_dict("records")]
-    seen = {f: files.count(f) for f in files}
-    runs["_file"] = [  # two uids with one 12-digit prefix: spell them out
-        f if seen[f] == 1 else f"run-{safe_name(f'{r[0]}-{r[1]}')}.html"
-        for f, r in zip(files, zip(runs["uid"], runs["run_id"], strict=True), strict=True)
-    ]
-    return runs
-
-
-_RESULT_COLUMNS = (
-    "result_id",
-    "run_id",
-    "uid",
-    "label",
-    "run_started_at",
-    "case_key",
-    "case_id",
-    "workload",
-    "status",
-    "error",
-    "macs",
-    "parameters",
-    "bytes",
-    "median",
-    "q1",
-    "q3",
-    "iqr",
-    "noisy",
-    "contended",
-    "rounds",
-    "round_spread",
-    "n_samples",
-    "calls_per_sample",
-    "peak_memory",
-    "compile_s",
-    "math_mode",
-    "activation_bytes",
-    "activation_bytes_efficient",
-    "weight_bytes",
-    "round_medians",  # list per row: pair intervals from rounds (results.speedup)
-)
-_NUMBERS = (  # numeric columns, NaN where a frame lacks them
-    "median",
-    "q1",
-    "q3",
-    "iqr",
-    "macs",
-    "parameters",
-    "bytes",
-    "round_spread",
-    "peak_memory",
-    "compile_s",
-    "activation_bytes",
-    "activation_bytes_efficient",
-    "weight_bytes",
-)
-
-
-def _prepare_results(results: pd.DataFrame | None, runs: pd.DataFrame) -> pd.DataFrame:
-    """The columns the pages use, in plain numpy dtypes (pandas' Arrow-backed strings and
-    masked integers are slow to slice into the hundreds of small groups a site needs)."""
-    results = pd.DataFrame() if results is None else results
-    results = with_param_columns(results)
-    columns: dict[str, Any] = {}
-    n = len(results)
-    for c in (*_RESULT_COLUMNS, *PARAM_COLUMNS):
-        if c not in results.columns:
-            columns[c] = np.full(n, np.nan) if c in _NUMBERS else np.full(n, None, dtype=object)
-            continue
-        col = results[c]
-        if c == "run_started_at":
-            columns[c] = pd.to_datetime(col, utc=True, errors="coerce")
-        elif isinstance(col.dtype, np.dtype) and col.dtype.kind in "iufb":
-            columns[c] = col.to_numpy()
-        elif c in ("median", "q1", "q3", "iqr", "macs", "parameters", "bytes"):
-            columns[c] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        elif pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
-            columns[c] = col.to_numpy(dtype=float, na_value=np.nan)  # nullable Int64
-        else:
-            values = col.to_numpy(dtype=object, copy=True)
-            values[col.isna().to_numpy()] = None
-            columns[c] = values
-    # one constructor call: columns of one dtype share a block, so slicing stays cheap
-    frame = pd.DataFrame(
-        {
-            c: (
-                v.reset_index(drop=True)
-                if isinstance(v, pd.Series)
-                else pd.Series(v, dtype=object)
-                if v.dtype == object
-                else v
-            )
-            for c, v in columns.items()
-        }
-    )
-    frame = frame[frame["run_id"].isin(runs["run_id"])]
-    if frame["run_started_at"].isna().any():
-        starts = runs.set_index("run_id")["started_at"]
-        frame["run_started_at"] = frame["run_id"].map(starts)
-    return frame.reset_index(drop=True)
-
-
-def _prepare_marks(marks: pd.DataFrame | None) -> pd.DataFrame | None:
-    """(case_key, run_id, verdict[, kind]) rows worth a mark. ``kind`` is "recent" (a run
-    the verdict judged) or "change" (the first run at the new level); default "recent"."""
-    if marks is None or len(marks) == 0:
-        return None
-    m = marks[["case_key", "run_id", "verdict"]].dropna(subset=["verdict"])
-    kind = marks["kind"] if "kind" in marks.columns else "recent"
-    m = m.assign(kind=pd.Series(kind, index=marks.index).reindex(m.index).fillna("recent"))
-    verdict = m["verdict"].astype(str).str.lower()
-    keep = ~verdict.isin(_NEUTRAL_VERDICTS) & (verdict != "ambiguous")
-    return m[keep] if keep.any() else None

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from reports import html as h
-from reports._plot import Cols, records
+from reports.cols import Cols, records
 from reports.figures_memory import MEMORY_COLUMNS, fmt_bytes, memory_rows
 from reports.names import workload_rank
 from reports.text import as_float, as_int, as_text, fmt_count, fmt_ms, num_text

@@ -99,7 +99,7 @@ def write_report(
 
 
 class StoreSource:
-    """``reports.site.ResultSource`` over a store: each read is one query of
+    """``reports.sources.ResultSource`` over a store: each read is one query of
     ``results.frames`` that selects only what the site draws."""
 
     def __init__(self, store: Store):

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from reports import manifest, site, site_files
-from reports.site import FrameSource, build_site, run_file
+from reports.site import build_site, run_file
+from reports.sources import FrameSource
 
 # pyproject's pythonpath puts the repository root first on sys.path.
 from tests.reports.synthetic import make_frames, result, results_frame, runs_for

@@ -1,7 +1,7 @@
 """The Memory section of a run page, and memory in the networks section: measured peak
 against the cost model's activation memory, and how both degrade when a run has neither.
 
-The site reads its columns through ``reports.site._RESULT_COLUMNS``; the fixtures add the
+The site reads its columns through ``reports.site_inputs.RESULT_COLUMNS``; the fixtures add the
 memory columns there, as the site does once it carries them.
 """
 
@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import pytest
 
 from reports import html as h
-from reports import site as site_module
+from reports import site_inputs
 from reports.figures_memory import MEMORY_COLUMNS, fmt_bytes, memory, memory_rows
 from reports.figures_networks import network_rows
 from reports.names import run_file
@@ -30,8 +30,8 @@ from tests.reports.synthetic import PEAK_OVER_MODEL, make_frames, with_memory
 
 @pytest.fixture(autouse=True)
 def memory_columns(monkeypatch):
-    columns = tuple(dict.fromkeys((*site_module._RESULT_COLUMNS, *MEMORY_COLUMNS)))
-    monkeypatch.setattr(site_module, "_RESULT_COLUMNS", columns)
+    columns = tuple(dict.fromkeys((*site_inputs.RESULT_COLUMNS, *MEMORY_COLUMNS)))
+    monkeypatch.setattr(site_inputs, "RESULT_COLUMNS", columns)
 
 
 @pytest.fixture(scope="module")

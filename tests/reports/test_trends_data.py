@@ -13,7 +13,8 @@ import pytest
 
 from reports import page_trends
 from reports.page_trends import trend_page
-from reports.site import FrameSource, _prepare_marks, _prepare_runs
+from reports.site_inputs import prepare_marks, prepare_runs
+from reports.sources import FrameSource
 from reports.trends_data import columns, data_file, sig, summaries, view
 
 # pyproject's pythonpath puts the repository root first on sys.path.
@@ -105,7 +106,7 @@ def _parse(text: str) -> tuple[str, dict]:
 @pytest.fixture
 def twelve_nights():
     runs, results = make_frames(12, suites=("nightly",))
-    return _prepare_runs(runs), results
+    return prepare_runs(runs), results
 
 
 def _page(runs, results, marks=None):
@@ -120,7 +121,7 @@ def test_the_detail_files_hold_weeks_and_every_run(twelve_nights, monkeypatch):
     ok = results[results["status"] == "ok"]
     key = ok.loc[ok["workload"] == "depthwise", "case_key"].iloc[0]
     run_ids = sorted(ok.loc[ok["case_key"] == key, "run_id"])
-    marks = _prepare_marks(
+    marks = prepare_marks(
         pd.DataFrame(
             {
                 "case_key": [key] * 3,
@@ -171,7 +172,7 @@ def test_a_year_of_nightlies_makes_a_small_trends_page():
     cases = nightly_cases()
     n_runs = 365
     rng = np.random.default_rng(0)
-    runs = _prepare_runs(
+    runs = prepare_runs(
         pd.DataFrame(
             {
                 "run_id": np.arange(1, n_runs + 1),
