@@ -210,15 +210,7 @@ TRENDS_JS = """
   }
   function layout(ps) {
     var l = JSON.parse(JSON.stringify(ps[0].layout));
-    if (ps.length > 1) {  // several workloads: one range over all, plotly's own ticks
-      var r = ps.map(function (p) { return p.layout.yaxis.range; }).filter(Boolean);
-      if (r.length) {
-        l.yaxis.range = [Math.min.apply(null, r.map(function (x) { return x[0]; })),
-                         Math.max.apply(null, r.map(function (x) { return x[1]; }))];
-      }
-      delete l.yaxis.tickvals;
-      delete l.yaxis.ticktext;
-    }
+    if (ps.length > 1) l.yaxis = JSON.parse(JSON.stringify(cfg.yaxis));  // every workload
     return l;
   }
   function filter() {

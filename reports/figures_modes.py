@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports._plot import COLORWAY, Spec, axis_style, describe, esc, figure, log_axis, ms
+from reports._plot import COLORWAY, Spec, axis_style, bar_axis, describe, esc, figure, ms
 from reports.cols import ok_results, varying
 from reports.pairs import PARAM_COLUMNS, plain_value
 
@@ -100,7 +100,7 @@ def modes_spec(rows: pd.DataFrame) -> Spec:
         "barmode": "group",
         "height": 420,
         "xaxis": axis_style(tickangle=-20, automargin=True),
-        "yaxis": axis_style(title={"text": "time per call (ms)"}, **log_axis(*times)),
+        "yaxis": axis_style(title={"text": "time per call (ms)"}, **bar_axis(*times)),
         "legend": {"title": {"text": "mode"}},
         "margin": {"l": 80, "r": 30, "t": 30, "b": 120},
     }

@@ -20,6 +20,7 @@ from reports._plot import (
     as_figure,
     axis_key,
     axis_style,
+    bar_axis,
     esc,
     figure,
     fmt_value,
@@ -146,11 +147,12 @@ def networks_spec(
         layout[axis_key(xid)].update(axis_style(title={"text": xtitle} if xtitle else None))
         if traces[0]["meta"]["panel"] == "ratio":
             yaxis = axis_style(rangemode="tozero")
-        else:  # images/s: log, with the error bars in range
+        else:  # images/s, with the error bars in range
             ys = [t["y"] for t in traces]
             ys += [t["y"] + t["error_y"]["array"] for t in traces if "error_y" in t]
             ys += [t["y"] - t["error_y"]["arrayminus"] for t in traces if "error_y" in t]
-            yaxis = axis_style(**log_axis(*ys, pad=1.3))
+            bars = traces[0]["meta"]["panel"] == "images"  # the sweeps are lines: log
+            yaxis = axis_style(**(bar_axis(*ys) if bars else log_axis(*ys, pad=1.3)))
         layout[axis_key(yid)].update(yaxis, title={"text": ytitle})
     said = _notes(panels, *reference_point(rows))
     if said:  # in the top margin, over the subplot titles: outside every plot area

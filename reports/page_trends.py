@@ -17,6 +17,7 @@ from reports.text import as_text, fmt_time, sort_time
 from reports.trends_data import (
     RECENT_RUNS,
     View,
+    axis_over_all,
     case_info,
     case_order,
     columns,
@@ -135,13 +136,15 @@ def _history(
         "slower than today).",
     )
     flagged = _flagged(runs, points, cases, marks, marked, recent)
-    return overview + flagged + _detail(cases, info, config_files, full is not None), files
+    detail = _detail(cases, info, config_files, axis_over_all(full or recent), full is not None)
+    return overview + flagged + detail, files
 
 
 def _detail(
     cases: pd.DataFrame,
     info: Sequence[Mapping[str, Any]],
     files: Mapping[str, Mapping[str, str | None]],
+    yaxis: Mapping[str, Any],
     aggregated: bool,
 ) -> str:
     params = [c["params"] for c in info]
@@ -164,6 +167,7 @@ def _detail(
     config = {
         "figure": "fig-trends",
         "files": files,
+        "yaxis": yaxis,  # for every workload at once (the full history covers the recent)
         "cases": len(cases),
         "colors": list(COLORWAY),
         "verdicts": VERDICT_COLORS,

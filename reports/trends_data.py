@@ -29,11 +29,12 @@ import numpy as np
 import pandas as pd
 
 from reports import html as h
-from reports._plot import axis_style, esc, figure
+from reports._plot import axis_style, esc, figure, log_axis
 from reports.figures_trends import FILTER_AXES, case_params, trend_layout
 from reports.names import safe_name, trend_file
 
 RECENT_RUNS = 90
+OVERVIEW_LINEAR_SPAN = 3.0  # max/min of the overview's ratios drawn on a linear axis
 LATEST_POINTS = 5
 DATA_DIR = "data"
 
@@ -184,6 +185,13 @@ def payload(
     }
 
 
+def axis_over_all(v: View) -> dict[str, Any]:
+    """The y axis of the detail figure when every workload is shown at once: one log axis
+    with readable ticks over all cases (each payload's own axis covers its workload only)."""
+    ms = (getattr(v, c).ravel() * 1e3 for c in ("median", "q1", "q3"))
+    return figure([], trend_layout(*ms))["layout"]["yaxis"]
+
+
 def mark_points(
     marks: pd.DataFrame | None, points: pd.DataFrame, runs: pd.DataFrame
 ) -> pd.DataFrame | None:
@@ -248,12 +256,18 @@ def summaries(v: View, info: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
 
 
 def overview_spec(v: View, info: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    traces = summaries(v, info)
+    ys = np.array([y for t in traces for y in t["y"] if y is not None and y > 0], dtype=float)
+    # Drift of a few % reads best on a linear axis around 1.00; a busy night 100x slower
+    # would flatten that to a line at 0, so wide spans get a log axis with 1-2-5 ticks.
+    wide = ys.size > 0 and ys.max() / ys.min() > OVERVIEW_LINEAR_SPAN
+    y = log_axis(ys, si=False) if wide else {"tickformat": ".2f"}
     return figure(
-        summaries(v, info),
+        traces,
         {
             "height": 420,
             "xaxis": axis_style(type="date", title={"text": "run start (UTC)"}),
-            "yaxis": axis_style(title={"text": "time per call / latest level"}, tickformat=".2f"),
+            "yaxis": axis_style(title={"text": "time per call / latest level"}, **y),
             "legend": {"font": {"size": 11}},
             "margin": {"l": 80, "r": 30, "t": 30, "b": 60},
         },

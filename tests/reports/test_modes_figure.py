@@ -26,8 +26,21 @@ def test_cases_in_several_modes_line_up_with_their_speedups():
     assert first["compile_s_compile"] == pytest.approx(12.5)
     spec = modes_spec(modes)
     assert [t["meta"]["mode"] for t in spec["data"]] == ["eager", "compile", "cuda_graph"]
-    assert spec["layout"]["yaxis"]["type"] == "log"
+    # 1 to 8 ms: bars from zero, so that a bar's length is its time
+    assert spec["layout"]["yaxis"]["type"] == "linear"
+    assert spec["layout"]["yaxis"]["rangemode"] == "tozero"
     assert all(len(t["x"]) == 2 for t in spec["data"])
+
+
+def test_bars_spanning_more_than_tenfold_get_a_log_axis_with_readable_ticks():
+    rows = [
+        result("conv", channels=64, median=40e-3, mode="eager"),
+        result("conv", channels=64, median=1e-3, mode="compile", compile_s=3.0),
+    ]
+    spec = modes_spec(mode_rows(results_frame(rows)))
+    yaxis = spec["layout"]["yaxis"]
+    assert yaxis["type"] == "log"
+    assert set(yaxis["ticktext"]) >= {"1", "10"}  # 1-2-5 ticks, not plotly's "2, 5, 2"
 
 
 def test_no_mode_column_or_one_mode_gives_no_rows():

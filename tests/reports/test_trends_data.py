@@ -15,7 +15,7 @@ from reports import page_trends
 from reports.page_trends import trend_page
 from reports.site_inputs import prepare_marks, prepare_runs
 from reports.sources import FrameSource
-from reports.trends_data import columns, data_file, sig, summaries, view
+from reports.trends_data import columns, data_file, overview_spec, sig, summaries, view
 
 # pyproject's pythonpath puts the repository root first on sys.path.
 from tests.reports.synthetic import YEAR_START, make_frames, nightly_cases
@@ -93,6 +93,24 @@ def test_the_overview_follows_each_workload_relative_to_its_latest_level():
     assert [int(c[1]) for c in trace["customdata"]] == [2] * 10  # cases behind each point
 
 
+def test_the_overview_axis_is_linear_for_drift_and_log_for_a_hundredfold_night():
+    runs = daily_runs(6)
+    cols = columns(runs, recent=None)
+    info = [{"params": {"workload": "conv", "device": "cpu", "dtype": "float32"}}]
+
+    def axis(scales):
+        rows = [
+            {"run_id": r, "case_key": "a", "median": 1e-3 * f, "q1": 1e-3, "q3": 1e-3}
+            for r, f in zip(range(1, 7), scales, strict=True)
+        ]
+        return overview_spec(view(pd.DataFrame(rows), ["a"], cols), info)["layout"]["yaxis"]
+
+    drift = axis([1.05, 0.97, 1.0, 1.02, 1.0, 1.0])
+    assert drift.get("type", "linear") == "linear" and drift["tickformat"] == ".2f"
+    busy = axis([1.0, 1.0, 1.0, 1.0, 1.0, 100.0])  # a contended night: 100x
+    assert busy["type"] == "log" and {"1", "10", "100"} <= set(busy["ticktext"])
+
+
 def _parse(text: str) -> tuple[str, dict]:
     m = re.fullmatch(
         r"\(window\.benchTrendData = window\.benchTrendData \|\| \{\}\)\[(.+?)\] = (.+);\n",
@@ -158,6 +176,11 @@ def test_the_detail_files_hold_weeks_and_every_run(twelve_nights, monkeypatch):
     assert page.count('"role":"change"') == 1 and page.count('"role":"mark"') == 1
     assert 'id="trend-full"' in page and 'id="flagged-table"' in page
     assert "data/trend-nightly.depthwise.full.js" in page  # in the page's config
+    config = json.loads(re.search(r'id="trend-config"[^>]*>(.*?)</script>', page, re.S)[1])
+    every_case = [x for f in files.values() for c in _parse(f)[1]["cases"] for x in c["m"] if x]
+    low, high = (10**e for e in config["yaxis"]["range"])  # all workloads at once
+    assert config["yaxis"]["type"] == "log" and config["yaxis"]["ticktext"]
+    assert low <= min(every_case) and max(every_case) <= high
 
 
 def test_a_short_history_has_no_weekly_points(twelve_nights):
