@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import math
 import os
 import re
 from datetime import UTC, datetime
@@ -36,6 +35,7 @@ from typing import Any
 
 from results.errors import ImportFormatError
 from results.fingerprint import fingerprint
+from results.import_fields import TIME_RANGE, Fields, is_bool, is_time, kind_of
 from results.limits import (
     INT32_MAX,
     INT64_MAX,
@@ -43,10 +43,7 @@ from results.limits import (
     MAX_KEY_LENGTH,
     MAX_NAME_LENGTH,
     FileRefused,
-    char_problem,
     check_option_name,
-    int_problem,
-    json_problem,
     read_capped,
     shown,
     text_problem,
@@ -62,8 +59,6 @@ _NO_COMMIT = {"", "unversioned", "unknown"}
 # Times bench keeps: pandas' datetime range ends in 2262, and no benchmark predates 1970.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-MAX_SECONDS = 1e9  # one call or round timed at ~31 years: beyond it, statistics overflow
-_TIME_RANGE = f"a finite time in seconds from 0 to {MAX_SECONDS:,.0f}"
 
 
 def load_pytest_benchmark(
@@ -73,9 +68,9 @@ def load_pytest_benchmark(
     path = Path(path)
     check_option_name("--label", label)
     doc, st = _read(path)
-    f = _Fields(str(path))
+    f = Fields(str(path))
     if not isinstance(doc, dict):
-        raise f.error("", f"expected a JSON object (a pytest-benchmark file), got {_kind(doc)}")
+        raise f.error("", f"expected a JSON object (a pytest-benchmark file), got {kind_of(doc)}")
     version = _version(doc, f)
     benchmarks = f.get(doc, "benchmarks", list)
     if not benchmarks:
@@ -103,74 +98,6 @@ def load_pytest_benchmark(
     return run, results
 
 
-class _Fields:
-    """Typed look-ups that raise ``file: key.path: problem``."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def error(self, where: str, what: str) -> ImportFormatError:
-        return ImportFormatError(
-            f"{self.name}: {where}: {what}" if where else f"{self.name}: {what}"
-        )
-
-    def get(
-        self,
-        obj: dict[str, Any],
-        key: str,
-        kind: type | tuple[type, ...],
-        *,
-        required: bool = True,
-        where: str | None = None,
-    ) -> Any:
-        where = where or key
-        if key not in obj or (obj[key] is None and not required):
-            if required:
-                raise self.error(where, "missing")
-            return None
-        value = obj[key]
-        if not isinstance(value, kind) or (kind in (int, float, (int, float)) and _is_bool(value)):
-            raise self.error(where, f"expected {_expected(kind)}, got {_kind(value)}")
-        return value
-
-    def number(self, obj: dict[str, Any], key: str, where: str, *, required: bool = True) -> Any:
-        value = self.get(obj, key, (int, float), required=required, where=where)
-        if value is None:
-            return None
-        if not _time(value):
-            raise self.error(where, f"expected {_TIME_RANGE}, got {shown(value)}")
-        return float(value)  # an int beyond 64 bits would not bind to a REAL/DOUBLE column
-
-    def integer(
-        self, obj: dict[str, Any], key: str, where: str, low: int, high: int, *, required: bool
-    ) -> int | None:
-        """An integer field within a database column's range (named in the message)."""
-        value = self.get(obj, key, int, required=required, where=where)
-        if value is not None and (problem := int_problem(value, low, high)):
-            raise self.error(where, problem)
-        return value
-
-    def text(self, value: Any, where: str, max_length: int, *, controls: bool = False) -> str:
-        """A string stored in a column of ``max_length`` characters: no NUL, and no
-        control characters unless ``controls``."""
-        if isinstance(value, str) and controls:
-            problem = char_problem(value, controls=True)
-            if problem is None and len(value) > max_length:
-                problem = f"{len(value):,} characters, over the limit of {max_length:,}"
-        else:
-            problem = text_problem(value, max_length)
-        if problem:
-            raise self.error(where, problem)
-        return value
-
-    def json(self, value: Any, where: str) -> Any:
-        """A value stored as JSON: finite numbers, 64-bit integers, no NUL, not too deep."""
-        found = json_problem(value, where)
-        if found:
-            raise self.error(*found)
-        return value
-
-
 def _read(path: Path) -> tuple[Any, os.stat_result]:
     try:
         text, st = read_capped(path, MAX_IMPORT_BYTES, "benchmark file")
@@ -190,7 +117,7 @@ def _read(path: Path) -> tuple[Any, os.stat_result]:
         raise ImportFormatError(f"{path}: JSON nested too deeply to be a benchmark file") from None
 
 
-def _version(doc: dict[str, Any], f: _Fields) -> str | None:
+def _version(doc: dict[str, Any], f: Fields) -> str | None:
     """pytest-benchmark's version that wrote the file; None in files older than 3.0."""
     version = f.get(doc, "version", str, required=False)
     if version is None:
@@ -207,7 +134,7 @@ def _version(doc: dict[str, Any], f: _Fields) -> str | None:
     return version
 
 
-def _datetime(doc: dict[str, Any], f: _Fields, st: os.stat_result) -> datetime:
+def _datetime(doc: dict[str, Any], f: Fields, st: os.stat_result) -> datetime:
     """When the file was written, in UTC, from 1970 to 2200 (what pandas and every
     database backend can hold after any time-zone shift)."""
     text = f.get(doc, "datetime", str, required=False)
@@ -237,9 +164,9 @@ def _datetime(doc: dict[str, Any], f: _Fields, st: os.stat_result) -> datetime:
     return when
 
 
-def _result(bench: Any, where: str, f: _Fields) -> ResultRecord:
+def _result(bench: Any, where: str, f: Fields) -> ResultRecord:
     if not isinstance(bench, dict):
-        raise f.error(where, f"expected an object, got {_kind(bench)}")
+        raise f.error(where, f"expected an object, got {kind_of(bench)}")
     fullname = f.get(bench, "fullname", str, where=f"{where}.fullname")
     f.text(fullname, f"{where}.fullname", MAX_CASE_ID, controls=True)
     stats = f.get(bench, "stats", dict, where=f"{where}.stats")
@@ -305,7 +232,7 @@ MAX_CASE_ID = 100_000  # characters of a test id (an unbounded TEXT column; sani
 _STAT_KEYS = {"median": "median", "q1": "q1", "q3": "q3", "mean": "mean", "stddev": "stdev"}
 
 
-def _summary(stats: dict[str, Any], where: str, f: _Fields) -> Stats:
+def _summary(stats: dict[str, Any], where: str, f: Fields) -> Stats:
     values = {ours: f.number(stats, key, f"{where}.{key}") for key, ours in _STAT_KEYS.items()}
     rounds = f.integer(stats, "rounds", f"{where}.rounds", 1, INT32_MAX, required=True)
     return Stats(
@@ -316,21 +243,13 @@ def _summary(stats: dict[str, Any], where: str, f: _Fields) -> Stats:
     )
 
 
-def _time(value: int | float) -> bool:
-    """A finite number of seconds from 0 to MAX_SECONDS (an int beyond float range is not)."""
-    try:
-        return math.isfinite(value) and 0 <= value <= MAX_SECONDS
-    except OverflowError:
-        return False
-
-
-def _samples(stats: dict[str, Any], rounds: int, where: str, f: _Fields) -> list[float]:
+def _samples(stats: dict[str, Any], rounds: int, where: str, f: Fields) -> list[float]:
     data = f.get(stats, "data", list, required=False, where=where)
     if data is None:
         return []
     for j, value in enumerate(data):
-        if _is_bool(value) or not isinstance(value, int | float) or not _time(value):
-            raise f.error(f"{where}[{j}]", f"expected {_TIME_RANGE}, got {shown(value)}")
+        if is_bool(value) or not isinstance(value, int | float) or not is_time(value):
+            raise f.error(f"{where}[{j}]", f"expected {TIME_RANGE}, got {shown(value)}")
     if len(data) != rounds:
         raise f.error(where, f"{len(data)} values for {rounds} rounds")
     return [float(v) for v in data]
@@ -347,7 +266,7 @@ def _environment(
     commit: dict[str, Any],
     bench_env: dict[str, Any] | None,
     version: str | None,
-    f: _Fields,
+    f: Fields,
 ) -> dict[str, Any]:
     """machine_info and commit_info under bench's environment names (DESIGN.md 4).
 
@@ -394,9 +313,7 @@ def _environment(
     return env
 
 
-def _commit(
-    commit_info: dict[str, Any], bench_env: dict[str, Any] | None, f: _Fields
-) -> str | None:
+def _commit(commit_info: dict[str, Any], bench_env: dict[str, Any] | None, f: Fields) -> str | None:
     """bench's own commit (plugin files), else the project's: at most 64 characters."""
     ours = (bench_env or {}).get("bench_commit")
     if ours:
@@ -408,7 +325,7 @@ def _commit(
 
 
 def _suite_name(
-    benchmarks: list[dict[str, Any]], commit: dict[str, Any], path: Path, f: _Fields
+    benchmarks: list[dict[str, Any]], commit: dict[str, Any], path: Path, f: Fields
 ) -> str:
     """bench's suite names for plugin files; the project (stable across runs) otherwise.
 
@@ -428,20 +345,3 @@ def _suite_name(
     if problem:
         raise f.error(where, f"suite name {shown(name)}: {problem}")
     return f"{SOURCE}:{name}"
-
-
-def _is_bool(value: Any) -> bool:
-    return isinstance(value, bool)
-
-
-def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), "null" if value is None else f"{type(value).__name__} {shown(value)}"
-    )
-
-
-def _expected(kind: type | tuple[type, ...]) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", int: "an integer"}
-    if kind == (int, float):
-        return "a number"
-    return names.get(kind, str(kind)) if isinstance(kind, type) else "a number"

@@ -8,11 +8,9 @@ another application's database, a schema from a newer bench) leaves it untouched
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import sqlite3
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -21,9 +19,9 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, exc, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from results import refs
 from results.connect import (
     check_and_upgrade,
     check_sqlite_file,
@@ -35,9 +33,16 @@ from results.dberrors import translate
 from results.errors import RunNotFound, StoreError
 from results.models import Environment, Result, Run
 from results.records import CaseStatus, ResultRecord, RunRecord, RunStatus
-from results.stats import Stats, summarize_many
-
-MIN_PREFIX = 4  # shortest uid prefix accepted by resolve_run
+from results.rows import (
+    RESULT_FIELDS,
+    RUN_SELECT,
+    STAT_COLUMNS,
+    result_record,
+    result_rows,
+    run_record,
+    status_counts,
+)
+from results.writes import append_round, insert_result, insert_run, latest_row, rounds_of
 
 _Method = TypeVar("_Method", bound=Callable[..., Any])
 
@@ -148,7 +153,7 @@ class Store:
     def start_run(self, run: RunRecord) -> RunRecord:
         """Insert ``run``; returns a copy with ``id`` and ``uid`` (kept if already set)."""
         with self._writer.begin() as conn:
-            run_id, uid = _insert_run(conn, run)
+            run_id, uid = insert_run(conn, run)
         return replace(run, id=run_id, uid=uid, counts={})
 
     @_guarded
@@ -156,7 +161,7 @@ class Store:
         """Insert one result and commit at once (a crash loses at most the case in flight)."""
         with self._writer.begin() as conn:
             self._require_run(conn, run_id)
-            return _insert_result(conn, run_id, result)
+            return insert_result(conn, run_id, result)
 
     @_guarded
     def add_round(self, run_id: int, result: ResultRecord) -> ResultRecord:
@@ -168,7 +173,7 @@ class Store:
         """
         with self._writer.begin() as conn:
             self._require_run(conn, run_id)
-            return _append_round(conn, run_id, result)
+            return append_round(conn, run_id, result)
 
     @_guarded
     def replay(self, run_id: int, entries: Iterable[tuple[int, ResultRecord]]) -> int:
@@ -179,24 +184,24 @@ class Store:
         with self._writer.begin() as conn:
             self._require_run(conn, run_id)
             for number, record in entries:
-                have = _rounds_of(conn, run_id, record.case_key)
+                have = rounds_of(conn, run_id, record.case_key)
                 if number <= have or (
                     have
                     and record.status != CaseStatus.OK
-                    and (_latest_row(conn, run_id, record.case_key).status != str(CaseStatus.OK))
+                    and (latest_row(conn, run_id, record.case_key).status != str(CaseStatus.OK))
                 ):
                     continue  # written already (a failed round adds no round_sizes entry)
                 if have == 0:
-                    _insert_result(conn, run_id, record)
+                    insert_result(conn, run_id, record)
                 else:
-                    _append_round(conn, run_id, record)
+                    append_round(conn, run_id, record)
                 written += 1
         return written
 
     @_guarded
     def add_results(self, run_id: int, results: Iterable[ResultRecord]) -> int:
         """Insert many results in one transaction (executemany); returns how many."""
-        rows = _result_rows(run_id, list(results))
+        rows = result_rows(run_id, list(results))
         if not rows:
             return 0
         with self._writer.begin() as conn:
@@ -208,8 +213,8 @@ class Store:
     def import_run(self, run: RunRecord, results: list[ResultRecord]) -> RunRecord:
         """Store a finished run and all its results in one transaction: all or nothing."""
         with self._writer.begin() as conn:
-            run_id, _ = _insert_run(conn, run)
-            if rows := _result_rows(run_id, results):
+            run_id, _ = insert_run(conn, run)
+            if rows := result_rows(run_id, results):
                 conn.execute(Result.__table__.insert(), rows)
         return self.get_run(run_id)
 
@@ -285,70 +290,33 @@ class Store:
         self, *, suite: str | None = None, label: str | None = None, group: str | None = None
     ) -> list[RunRecord]:
         """Runs, newest first, with ``counts`` (status -> number of results) filled."""
-        query = _RUN_SELECT.order_by(Run.started_at.desc(), Run.id.desc())
+        query = RUN_SELECT.order_by(Run.started_at.desc(), Run.id.desc())
         for column, value in ((Run.suite, suite), (Run.label, label), (Run.group, group)):
             if value is not None:
                 query = query.where(column == value)
         with self._engine.connect() as conn:
             rows = conn.execute(query).all()
-            counts = _counts(conn, [r.id for r in rows])
-        return [_run_record(r, counts.get(r.id, {})) for r in rows]
+            counts = status_counts(conn, [r.id for r in rows])
+        return [run_record(r, counts.get(r.id, {})) for r in rows]
 
     @_guarded
     def get_run(self, run_id: int) -> RunRecord:
         with self._engine.connect() as conn:
-            row = conn.execute(_RUN_SELECT.where(Run.id == run_id)).first()
+            row = conn.execute(RUN_SELECT.where(Run.id == run_id)).first()
             if row is None:
                 raise RunNotFound(f"no run with id {run_id} in {self._where}")
-            return _run_record(row, _counts(conn, [run_id]).get(run_id, {}))
+            return run_record(row, status_counts(conn, [run_id]).get(run_id, {}))
 
     @_guarded
     def resolve_run(self, ref: str) -> RunRecord:
         """A run from a CLI reference: id, ``latest``, ``latest:LABEL`` or a uid prefix."""
-        ref = ref.strip()
-        if ref == "latest" or ref.startswith("latest:"):
-            label = ref.partition(":")[2] or None
-            found = self.runs(label=label)
-            if not found:
-                what = f"with label {label!r} " if label else ""
-                raise RunNotFound(f"no run {what}in {self._where}")
-            return found[0]
-        if ref.isdecimal() and int(ref) < 2**63:  # beyond: no id, perhaps a uid prefix
-            try:
-                return self.get_run(int(ref))
-            except RunNotFound:
-                if len(ref) < MIN_PREFIX:
-                    raise
-        prefix = ref.lower()
-        if len(prefix) < MIN_PREFIX or any(c not in "0123456789abcdef" for c in prefix):
-            raise RunNotFound(
-                f"bad RUN {ref!r}: expected a run id, `latest`, `latest:LABEL` "
-                f"or at least {MIN_PREFIX} hex digits of a run's unique id"
-            )
-        with self._engine.connect() as conn:
-            ids = conn.execute(
-                select(Run.id, Run.uid).where(Run.uid.startswith(prefix)).order_by(Run.id).limit(6)
-            ).all()
-        if not ids:
-            raise RunNotFound(f"no run id or unique id starting with {ref!r} in {self._where}")
-        if len(ids) > 1:
-            listed = ", ".join(f"{r.uid} (id {r.id})" for r in ids[:5])
-            more = ", ..." if len(ids) > 5 else ""
-            raise RunNotFound(f"ambiguous RUN {ref!r}: matches {listed}{more}; give more digits")
-        return self.get_run(ids[0].id)
+        return refs.resolve_run(self, ref)
 
     @_guarded
     def resolve_runs(self, ref: str) -> list[RunRecord]:
         """A RUN reference (see resolve_run) or ``group:NAME``: every run of the group,
         oldest first (its shards, and any shard run again)."""
-        ref = ref.strip()
-        if not ref.startswith("group:"):
-            return [self.resolve_run(ref)]
-        name = ref.partition(":")[2]
-        runs = sorted(self.runs(group=name), key=lambda r: (r.started_at, r.id or 0))
-        if not name or not runs:
-            raise RunNotFound(f"no run in group {name!r} in {self._where}")
-        return runs
+        return refs.resolve_runs(self, ref)
 
     @_guarded
     def delete_runs(self, run_ids: Iterable[int]) -> int:
@@ -370,12 +338,12 @@ class Store:
     @_guarded
     def results(self, run_id: int) -> list[ResultRecord]:
         """All results of a run, in insertion order, with their samples."""
-        cols = [c for c in Result.__table__.c if c.name in _RESULT_FIELDS]
-        stat_cols = [Result.__table__.c[k] for k in (*_STAT_COLUMNS, "n_samples")]
+        cols = [c for c in Result.__table__.c if c.name in RESULT_FIELDS]
+        stat_cols = [Result.__table__.c[k] for k in (*STAT_COLUMNS, "n_samples")]
         with self._engine.connect() as conn:
             self._require_run(conn, run_id)
             query = select(*cols, *stat_cols).where(Result.run_id == run_id).order_by(Result.id)
-            return [_result_record(row._asdict()) for row in conn.execute(query)]
+            return [result_record(row._asdict()) for row in conn.execute(query)]
 
     def done_case_keys(self, run_id: int) -> set[str]:
         """Keys of the cases a resumed run need not repeat (ok or failed; skipped may retry)."""
@@ -415,314 +383,3 @@ class Store:
     def engine(self) -> Engine:
         """For read-only queries by ``results.frames`` and users' own analysis."""
         return self._engine
-
-
-# -- rows <-> records -------------------------------------------------------------------
-
-_RUN_SELECT = select(
-    *Run.__table__.c, Environment.data.label("environment"), Environment.fingerprint
-).join(Environment, Run.environment_id == Environment.id)
-
-_STAT_COLUMNS = ("median", "q1", "q3", "mean", "stdev", "min", "max")
-
-# ResultRecord fields stored as columns (its other fields are derived or run-level)
-_RESULT_FIELDS = frozenset(
-    {
-        "id",
-        "run_id",
-        "case_key",
-        "case_id",
-        "workload",
-        "params",
-        "status",
-        "error",
-        "macs",
-        "parameters",
-        "bytes",
-        "samples",
-        "calls_per_sample",
-        "target_met",
-        "started_at",
-        "duration_s",
-        "round_sizes",
-        "target",
-        "contended",
-        "others_cpu",
-        "peak_memory",
-        "compile_s",
-        "clocks",
-        "device_facts",
-        "activation_bytes",
-        "activation_bytes_efficient",
-        "weight_bytes",
-    }
-)
-
-# What add_round reads of a stored row to append a round to it.
-_ROUND_SELECT = tuple(
-    Result.__table__.c[name]
-    for name in (
-        "id", "status", "error", "samples", "round_sizes", "calls_per_sample", "target_met",
-        "started_at", "duration_s", "contended", "others_cpu", "target", "peak_memory",
-        "compile_s", "clocks", "device_facts",
-    )
-)  # fmt: skip
-
-
-def _insert_run(conn: Connection, run: RunRecord) -> tuple[int, str]:
-    """Insert a run (and its environment, once per machine); its id and uid."""
-    uid = run.uid or uuid.uuid4().hex
-    env_id = _environment_id(conn, run.environment, run.fingerprint)
-    run_id = conn.execute(
-        Run.__table__.insert().values(
-            uid=uid,
-            status=str(run.status),
-            environment_id=env_id,
-            warnings=list(run.warnings),
-            **{name: getattr(run, name) for name in _RUN_FIELDS},
-        )
-    ).inserted_primary_key[0]
-    return run_id, uid
-
-
-def _insert_result(conn: Connection, run_id: int, result: ResultRecord) -> ResultRecord:
-    row = conn.execute(Result.__table__.insert().values(_result_row(run_id, result, result.stats)))
-    return replace(result, id=row.inserted_primary_key[0], run_id=run_id)
-
-
-def _latest_row(conn: Connection, run_id: int, case_key: str) -> Any:
-    return conn.execute(
-        select(*_ROUND_SELECT)
-        .where(Result.run_id == run_id, Result.case_key == case_key)
-        .where(Result.status != str(CaseStatus.SKIPPED))
-        .order_by(Result.id.desc())
-        .limit(1)
-    ).first()
-
-
-def _rounds_of(conn: Connection, run_id: int, case_key: str) -> int:
-    """Rounds a case has in the run: 0 without a row, else len(round_sizes) (at least 1)."""
-    row = _latest_row(conn, run_id, case_key)
-    if row is None:
-        return 0
-    return max(1, len(row.round_sizes or ()))
-
-
-def _append_round(conn: Connection, run_id: int, result: ResultRecord) -> ResultRecord:
-    old = _latest_row(conn, run_id, result.case_key)
-    if old is None:
-        return _insert_result(conn, run_id, result)
-    merged = merge_round(_round_record(old._asdict(), result), result)
-    values = _result_row(run_id, merged, merged.stats)
-    conn.execute(update(Result).where(Result.id == old.id).values(**values))
-    return replace(merged, id=old.id, run_id=run_id)
-
-
-def _result_rows(run_id: int, records: list[ResultRecord]) -> list[dict[str, Any]]:
-    """Rows for many results; single-round statistics computed in bulk (numpy, row-wise)."""
-    bulk = summarize_many([r.samples for r in records])
-    return [
-        _result_row(run_id, r, r.stats if len(r.round_sizes) > 1 else s or r.summary)
-        for r, s in zip(records, bulk, strict=True)
-    ]
-
-
-def _result_record(row: dict[str, Any]) -> ResultRecord:
-    stats = {k: row.pop(k) for k in (*_STAT_COLUMNS, "n_samples")}
-    summary = None
-    if not row["samples"] and stats["median"] is not None:  # statistics without samples
-        summary = Stats(n=stats["n_samples"], **{k: stats[k] for k in _STAT_COLUMNS})
-    status = _enum(CaseStatus, row.pop("status"), f"result {row.get('id')}")
-    row["round_sizes"] = list(row["round_sizes"] or [])
-    return ResultRecord(**row, status=status, summary=summary)
-
-
-def _round_record(row: dict[str, Any], like: ResultRecord) -> ResultRecord:
-    """The stored part of a case's row that add_round needs, as a record like ``like``."""
-    samples = row["samples"] or []
-    sizes = list(row["round_sizes"] or ([len(samples)] if samples else []))
-    return replace(
-        like,
-        status=CaseStatus(row["status"]),
-        error=row["error"],
-        samples=samples,
-        round_sizes=sizes,
-        calls_per_sample=row["calls_per_sample"],
-        target_met=row["target_met"],
-        started_at=row["started_at"],
-        duration_s=row["duration_s"],
-        contended=row["contended"],
-        others_cpu=row["others_cpu"],
-        target=row["target"] if row["target"] is not None else like.target,
-        peak_memory=row["peak_memory"],
-        compile_s=row["compile_s"],
-        clocks=row["clocks"],
-        device_facts=row["device_facts"],
-    )
-
-
-def merge_round(stored: ResultRecord, new: ResultRecord) -> ResultRecord:
-    """``stored`` (a case's rounds so far) with the round ``new`` appended."""
-    rounds_before = len(stored.round_sizes) or (1 if stored.samples else 0)
-    number = rounds_before + 1
-    status, error = stored.status, stored.error
-    if new.status != CaseStatus.OK and status == CaseStatus.OK:
-        # A later round that failed, or was skipped (its device went away), leaves the
-        # case short of its rounds: it is not the ok case it was planned as.
-        what = new.error or str(new.status)
-        if new.status == CaseStatus.SKIPPED:
-            what = f"skipped: {what}"
-        status, error = CaseStatus.FAILED, f"round {number}: {what}"
-    samples, sizes = list(stored.samples), list(stored.round_sizes)
-    if new.status == CaseStatus.OK and new.samples:
-        samples += list(new.samples)
-        sizes.append(len(new.samples))
-    both = [x for x in (stored.others_cpu, new.others_cpu) if x is not None]
-    met = [x for x in (stored.target_met, new.target_met) if x is not None]
-    return replace(
-        stored,
-        status=status,
-        error=error,
-        samples=samples,
-        round_sizes=sizes,
-        # Every round sizes its blocks alike (same per-call time); keep the first's count.
-        calls_per_sample=stored.calls_per_sample,
-        target_met=all(met) if met else None,
-        duration_s=(stored.duration_s or 0.0) + (new.duration_s or 0.0),
-        contended=_any_true(stored.contended, new.contended),
-        others_cpu=max(both) if both else None,
-        peak_memory=_largest(stored.peak_memory, new.peak_memory),
-        compile_s=stored.compile_s if stored.compile_s is not None else new.compile_s,
-        clocks=merge_clocks(stored.clocks, new.clocks),
-        device_facts=stored.device_facts or new.device_facts,
-    )
-
-
-def _largest(*values: int | None) -> int | None:
-    known = [v for v in values if v is not None]
-    return max(known) if known else None
-
-
-def merge_clocks(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Clock statistics of two rounds as one: extremes and dropped counts combined."""
-    if not a or not b:
-        return a or b
-    out = dict(a)
-    for key in ("sm_mhz_min", "threshold_mhz"):
-        if key in a and key in b:
-            out[key] = min(a[key], b[key])
-    for key in ("sm_mhz_max", "default_mhz"):
-        if key in a and key in b:
-            out[key] = max(a[key], b[key])
-    for key in ("batches", "dropped_batches", "dropped_samples"):
-        out[key] = a.get(key, 0) + b.get(key, 0)
-    return out
-
-
-def _result_row(run_id: int, r: ResultRecord, s: Stats | None) -> dict[str, Any]:
-    samples = list(map(float, r.samples))
-    return {
-        "run_id": run_id,
-        "case_key": r.case_key,
-        "case_id": r.case_id,
-        "workload": r.workload,
-        "params": r.params,
-        "status": str(r.status),
-        "error": r.error,
-        "macs": r.macs,
-        "parameters": r.parameters,
-        "bytes": r.bytes,
-        **{k: getattr(s, k) if s else None for k in _STAT_COLUMNS},
-        "n_samples": s.n if s else 0,  # a summary's own count when there are no samples
-        "calls_per_sample": r.calls_per_sample,
-        "target_met": r.target_met,
-        "noisy": s.noisy if s else None,
-        "samples": samples,
-        "started_at": r.started_at,
-        "duration_s": r.duration_s,
-        "round_sizes": (list(r.round_sizes) or [len(samples)]) if samples else None,
-        "round_medians": list(s.round_medians) if s and s.round_medians else None,
-        "round_spread": s.round_spread if s else None,
-        "target": r.target,
-        "contended": r.contended,
-        "others_cpu": r.others_cpu,
-        "peak_memory": r.peak_memory,
-        "compile_s": r.compile_s,
-        "clocks": r.clocks,
-        "device_facts": r.device_facts,
-        "math_mode": (r.device_facts or {}).get("math_mode"),
-        "activation_bytes": r.activation_bytes,
-        "activation_bytes_efficient": r.activation_bytes_efficient,
-        "weight_bytes": r.weight_bytes,
-    }
-
-
-# RunRecord fields stored as runs columns of the same name (written and read alike).
-_RUN_FIELDS = (
-    "suite", "suite_digest", "label", "started_at", "finished_at", "heartbeat_at", "commit",
-    "group", "shard", "planned", "suite_source", "plan", "rounds", "seed", "system",
-    "peaks", "host", "pid",
-)  # fmt: skip
-
-
-def _enum(kind: Any, value: Any, what: str) -> Any:
-    try:
-        return kind(value)
-    except ValueError:
-        known = ", ".join(str(k) for k in kind)
-        raise StoreError(
-            f"{what} has the status {value!r}, which bench does not know ({known}); was the "
-            "database edited by hand?"
-        ) from None
-
-
-def _any_true(*flags: bool | None) -> bool | None:
-    """True if any flag is, None if none was measured, else False."""
-    known = [f for f in flags if f is not None]
-    return any(known) if known else None
-
-
-def _run_record(row: Any, counts: dict[str, int]) -> RunRecord:
-    return RunRecord(
-        id=row.id,
-        uid=row.uid,
-        environment=row.environment,
-        fingerprint=row.fingerprint,
-        status=_enum(RunStatus, row.status, f"run {row.id}"),
-        counts=counts,
-        warnings=list(row.warnings or []),
-        **{name: getattr(row, name) for name in _RUN_FIELDS},
-    )
-
-
-def _counts(conn: Connection, run_ids: list[int]) -> dict[int, dict[str, int]]:
-    if not run_ids:
-        return {}
-    query = (
-        select(Result.run_id, Result.status, func.count())
-        .group_by(Result.run_id, Result.status)
-        .where(Result.run_id.in_(run_ids))
-    )
-    out: dict[int, dict[str, int]] = {}
-    for run_id, status, n in conn.execute(query):
-        out.setdefault(run_id, {})[status] = n
-    return out
-
-
-def environment_digest(environment: dict[str, Any]) -> str:
-    """sha256 of the canonical JSON of the full environment: the deduplication key."""
-    canonical = json.dumps(environment, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _environment_id(conn: Connection, environment: dict[str, Any], fingerprint: str) -> int:
-    digest = environment_digest(environment)
-    values = {"fingerprint": fingerprint, "digest": digest, "data": environment}
-    dialect = conn.dialect.name
-    # ON CONFLICT DO NOTHING: concurrent runners on one machine may insert the same row.
-    if dialect in ("sqlite", "postgresql"):
-        ins = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(Environment)
-        conn.execute(ins.values(values).on_conflict_do_nothing(index_elements=["digest"]))
-    elif conn.execute(select(Environment.id).where(Environment.digest == digest)).first() is None:
-        conn.execute(Environment.__table__.insert().values(values))
-    return conn.execute(select(Environment.id).where(Environment.digest == digest)).scalar_one()
