@@ -16,13 +16,15 @@ results' signature, the title, the page it links to) is the same, the report's v
 the same and its file is still there with the recorded size; anything else rewrites it.
 ``devices`` is what the index needs from a page it does not rewrite.
 
-The report's version is a digest of the ``reports`` package's source and plotly's version:
+The report's version is a digest of the ``reports`` package's source, of the ``results``
+modules it imports, and of plotly's version:
 a change to how any page is drawn rewrites every page once, with no number to remember to
 bump.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import json
@@ -35,25 +37,44 @@ NAME = ".bench-manifest.json"
 FORMAT = 1
 
 
-# The modules of `results` whose code changes what a page shows (pairing and theory,
-# pair intervals, the t quantile, the frames' columns): a change to them redraws too.
-_RESULTS_MODULES = ("pairs.py", "speedup.py", "verdicts.py", "schema.py", "stats.py")
-
-
 @functools.cache
 def report_version() -> str:
     """A digest of what draws the pages: this package's modules, the `results` modules
-    they compute with, and plotly's version."""
+    they import (directly or through each other), and plotly's version."""
     import plotly
-
-    import results
 
     h = hashlib.sha256(f"manifest {FORMAT} plotly {plotly.__version__}".encode())
     here = sorted(Path(__file__).parent.glob("*.py"))
-    used = [Path(results.__file__).parent / name for name in _RESULTS_MODULES]
-    for path in here + used:
+    for path in here + _results_used(here):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:20]
+
+
+def _results_used(sources: list[Path]) -> list[Path]:
+    """The files of the `results` modules that ``sources`` import, followed through their
+    own imports: found in the code, not in a list to keep up to date by hand."""
+    import results
+
+    root = Path(results.__file__).parent
+    seen: set[Path] = set()
+    todo = list(sources)
+    while todo:
+        tree = ast.parse(todo.pop().read_bytes())
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                parts = name.split(".")
+                if parts[0] != "results" or len(parts) != 2:
+                    continue
+                path = root / f"{parts[1]}.py"
+                if path.is_file() and path not in seen:
+                    seen.add(path)
+                    todo.append(path)
+    return sorted(seen)
 
 
 def digest(*parts: Any) -> str:

@@ -153,6 +153,15 @@ def test_report_version_follows_the_package_source():
     assert manifest.report_version() == version  # a digest of files, not of the moment
 
 
+def test_report_version_covers_the_results_modules_the_pages_import():
+    """Found in the code: the pages' `results` imports and theirs, nothing else."""
+    used = {
+        p.name for p in manifest._results_used(sorted(Path(manifest.__file__).parent.glob("*.py")))
+    }
+    assert {"pairs.py", "speedup.py", "verdicts.py", "records.py", "schema.py"} <= used
+    assert not {"store.py", "frames.py", "models.py", "writes.py"} & used  # no database code
+
+
 def test_a_page_gone_or_altered_on_disk_is_drawn_again(frames, tmp_path, monkeypatch):
     runs, results = frames
     rec = Recorder(monkeypatch, tmp_path)
